@@ -1,0 +1,41 @@
+"""agentbot: chat-automation bots for Smartsupp live chat.
+
+Plugins, examples and docs use only the names re-exported here (and ``agentbot.testing`` in
+tests); everything else is internal.
+"""
+
+from __future__ import annotations
+
+from agentbot.__about__ import __version__
+from agentbot.errors import (
+    AgentbotError,
+    ApiError,
+    AuthFailure,
+    ConfigError,
+    ConnectionLost,
+    DecodeError,
+    LocalProtocolError,
+    NotAuthenticated,
+    NotFound,
+    PluginError,
+    ProtocolError,
+    RemoteProtocolError,
+    RequestTimeout,
+)
+
+__all__ = [
+    "AgentbotError",
+    "ApiError",
+    "AuthFailure",
+    "ConfigError",
+    "ConnectionLost",
+    "DecodeError",
+    "LocalProtocolError",
+    "NotAuthenticated",
+    "NotFound",
+    "PluginError",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "RequestTimeout",
+    "__version__",
+]

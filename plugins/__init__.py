@@ -1,0 +1,1 @@
+"""Built-in plugins, installed as the ``agentbot_plugins`` package."""
