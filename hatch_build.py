@@ -15,7 +15,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 PACKAGE = "agentbot_plugins"
 
-EDITABLE_SHIM = '''"""Editable install of agentbot's built-in plugins: the package lives in plugins/."""
+EDITABLE_SHIM = '''"""Editable install of agentbot's built-in plugins, which live in plugins/."""
 
 __path__ = [{path!r}]
 '''
