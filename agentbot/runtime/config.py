@@ -1,0 +1,326 @@
+"""bot.toml: one file configures the connection, the pacing, the runtime and the plugins.
+
+::
+
+    [smartsupp]
+    url = "https://websocket.smartsupp.com"   # default
+    agent_id = "345111"
+    key = "d57ad4…"                            # secret: never logged or echoed
+    auth_token = "6d267d…"                     # secret, optional
+    eio = 3                                    # 3 (Smartsupp, socket.io 2.x) or 4
+    track_visitors = false                     # wanted agent.track_visitors value
+
+    [pacing]                                   # see agentbot.runtime.pacing
+    time_scale = 1.0                           # the speed factor; 0 = no waiting
+
+    [runtime]
+    hook_timeout_seconds = 5.0                 # time budget of one plugin's hook call
+    max_replies_per_chat_per_minute = 8        # loop guard
+    max_messages_per_second = 10.0             # global outgoing rate limit ...
+    message_burst = 20                         # ... as a token bucket
+    human_first = true                         # a human in a chat silences the bot there
+    resume_after_human_leaves = false
+    storage_path = "bot.sqlite3"               # default: the platform's user data dir
+
+    [plugins.greeter]                          # an installed plugin (entry point "greeter")
+    order = 10                                 # lower runs first and wins confidence ties
+    greeting = "Hi!"                           # the plugin's own options
+    [plugins.mine]
+    path = "my_plugin.py"                      # a file (relative to bot.toml) or a module
+    enabled = false
+
+A plugin runs when its ``[plugins.NAME]`` section exists and does not say
+``enabled = false``; installed plugins without a section are listed by ``agentbot plugins``
+but not run (the built-ins ship in the same wheel, so installing is not opting in).
+
+Environment variables override the file: ``AGENTBOT_URL``, ``AGENTBOT_AGENT_ID``,
+``AGENTBOT_KEY``, ``AGENTBOT_AUTH_TOKEN``, ``AGENTBOT_EIO``; with all required ones set, no
+file is needed at all. Every error is a :class:`ConfigError` naming the file, the section and
+the key, with a "did you mean" hint for a typo; secret values never appear in it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import platformdirs
+
+from agentbot.errors import ConfigError
+from agentbot.runtime.pacing import PacingSettings
+from agentbot.runtime.sections import did_you_mean, location, structure_section
+
+__all__ = [
+    "DEFAULT_STORAGE_FILENAME",
+    "DEFAULT_URL",
+    "ENV_OVERRIDES",
+    "PLUGIN_RESERVED_KEYS",
+    "BotConfig",
+    "PluginSection",
+    "RuntimeSettings",
+    "SmartsuppSettings",
+    "default_storage_path",
+    "load_config",
+]
+
+DEFAULT_URL = "https://websocket.smartsupp.com"
+DEFAULT_STORAGE_FILENAME = "agentbot.sqlite3"
+
+#: Environment variable → key of ``[smartsupp]`` it overrides.
+ENV_OVERRIDES: Mapping[str, str] = {
+    "AGENTBOT_URL": "url",
+    "AGENTBOT_AGENT_ID": "agent_id",
+    "AGENTBOT_KEY": "key",
+    "AGENTBOT_AUTH_TOKEN": "auth_token",
+    "AGENTBOT_EIO": "eio",
+}
+
+_ENV_FOR_KEY = {key: variable for variable, key in ENV_OVERRIDES.items()}
+
+#: Keys of a ``[plugins.NAME]`` section that the runtime reads; the rest is the plugin's.
+PLUGIN_RESERVED_KEYS = frozenset({"enabled", "order", "path"})
+
+_SECTIONS = ("smartsupp", "pacing", "runtime", "plugins")
+
+
+def _eio_version(_instance: object, _attribute: attrs.Attribute[int], value: int) -> None:
+    if value not in (3, 4):
+        raise ValueError(f"eio must be 3 or 4, got {value!r}")
+
+
+def _url(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.startswith(("http://", "https://", "ws://", "wss://")):
+        raise ValueError(f"url must start with http://, https://, ws:// or wss://: {value!r}")
+
+
+def _not_blank(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.strip():
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def _non_negative(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+
+
+def _confidence(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0 <= value <= 1:
+        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class SmartsuppSettings:
+    """``[smartsupp]``: where and as whom the bot logs in."""
+
+    url: str = attrs.field(default=DEFAULT_URL, validator=_url)
+    agent_id: str = attrs.field(validator=_not_blank)
+    key: str = attrs.field(repr=False, validator=_not_blank)
+    auth_token: str | None = attrs.field(default=None, repr=False)
+    eio: int = attrs.field(default=3, validator=_eio_version)
+    track_visitors: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class RuntimeSettings:
+    """``[runtime]``: budgets, limits and manners of the bot."""
+
+    hook_timeout_seconds: float = attrs.field(default=5.0, validator=_positive)
+    """Time budget of one plugin's hook call; past it the call is abandoned and counted."""
+    max_replies_per_chat_per_minute: int = attrs.field(default=8, validator=_positive)
+    """Loop guard: more bot messages than this in one chat within 60 s are dropped."""
+    max_messages_per_second: float = attrs.field(default=10.0, validator=_positive)
+    """Global rate limit on outgoing chat messages (token bucket refill rate)."""
+    message_burst: int = attrs.field(default=20, validator=_positive)
+    """Token bucket size: how many messages may leave back to back."""
+    human_first: bool = True
+    """A human agent joining, being assigned or writing in a chat silences the bot there."""
+    resume_after_human_leaves: bool = False
+    """When the last human leaves a chat, let the bot answer there again."""
+    min_confidence: float = attrs.field(default=0.0, validator=_confidence)
+    """Candidate replies below this confidence are never sent."""
+    storage_path: Path | None = None
+    """SQLite file for plugin storage and seen message ids; default in the user data dir."""
+    seen_retention_days: float = attrs.field(default=30.0, validator=_positive)
+    """How long answered message ids are remembered (to never answer one twice)."""
+    chat_queue_size: int = attrs.field(default=64, validator=_positive)
+    """Events waiting for one chat's actor; past it new events for that chat are dropped."""
+    shutdown_grace_seconds: float = attrs.field(default=1.5, validator=_non_negative)
+    """On SIGINT/SIGTERM, time allowed for typing-false, on_stop hooks and closing."""
+
+
+@attrs.frozen(kw_only=True)
+class PluginSection:
+    """One ``[plugins.NAME]`` table: how to find the plugin and its raw options."""
+
+    name: str
+    enabled: bool = True
+    order: int | None = None
+    path: str | None = None
+    """A ``.py`` file (relative to bot.toml) or a dotted module name; None = entry point."""
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    position: int = 0
+    """Position of the section in the file: the tie-breaker for ``order``."""
+
+
+@attrs.frozen(kw_only=True)
+class BotConfig:
+    """Everything bot.toml (plus the environment) says, validated."""
+
+    path: Path | None
+    smartsupp: SmartsuppSettings
+    pacing: PacingSettings = attrs.field(factory=PacingSettings)
+    runtime: RuntimeSettings = attrs.field(factory=RuntimeSettings)
+    plugins: tuple[PluginSection, ...] = ()
+
+    @property
+    def source(self) -> str:
+        """Return the config file's name for messages, or ``"environment"``."""
+        return str(self.path) if self.path is not None else "environment"
+
+    def resolved_storage_path(self) -> Path:
+        """Return the SQLite path: the configured one (relative to bot.toml) or the default."""
+        configured = self.runtime.storage_path
+        if configured is None:
+            return default_storage_path()
+        configured = configured.expanduser()
+        if not configured.is_absolute() and self.path is not None:
+            return self.path.parent / configured
+        return configured
+
+    def plugin(self, name: str) -> PluginSection | None:
+        """Return the section for plugin ``name``, if bot.toml has one."""
+        return next((section for section in self.plugins if section.name == name), None)
+
+
+def default_storage_path() -> Path:
+    """Return ``<user data dir>/agentbot/agentbot.sqlite3`` (platformdirs)."""
+    return platformdirs.user_data_path("agentbot", appauthor=False) / DEFAULT_STORAGE_FILENAME
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file", path=str(path)) from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a TOML file", path=str(path)) from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied", path=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}", path=str(path)) from None
+
+
+def _table(data: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{location(where, None, name)}: expected a [{name}] table", path=where, key=name
+        )
+    return value
+
+
+def _plugin_sections(raw: Mapping[str, Any], where: str) -> tuple[PluginSection, ...]:
+    sections = []
+    for position, (name, table) in enumerate(raw.items()):
+        section = f"plugins.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{location(where, 'plugins', name)}: expected a [plugins.{name}] table",
+                path=where,
+                section="plugins",
+                key=name,
+            )
+        reserved = structure_section(
+            _PluginReserved,
+            {key: value for key, value in table.items() if key in PLUGIN_RESERVED_KEYS},
+            path=where,
+            section=section,
+        )
+        sections.append(
+            PluginSection(
+                name=name,
+                enabled=reserved.enabled,
+                order=reserved.order,
+                path=reserved.path,
+                options={k: v for k, v in table.items() if k not in PLUGIN_RESERVED_KEYS},
+                position=position,
+            )
+        )
+    return tuple(sections)
+
+
+@attrs.frozen(kw_only=True)
+class _PluginReserved:
+    enabled: bool = True
+    order: int | None = None
+    path: str | None = None
+
+
+def load_config(
+    path: str | os.PathLike[str] | None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> BotConfig:
+    """Read, merge and validate bot.toml and the ``AGENTBOT_*`` environment variables.
+
+    ``path=None`` reads no file (everything from the environment). ``env`` defaults to
+    ``os.environ``. Raises :class:`ConfigError` naming file, section and key on any problem.
+    Plugin options are only checked here for shape; each plugin's own config class validates
+    them when the plugins load (:mod:`agentbot.runtime.plugins`).
+    """
+    environ = os.environ if env is None else env
+    file_path = Path(path) if path is not None else None
+    where = str(file_path) if file_path is not None else "environment"
+    data = _read_toml(file_path) if file_path is not None else {}
+    for name in data:
+        if name not in _SECTIONS:
+            hint = did_you_mean(name, _SECTIONS)
+            raise ConfigError(f"{where}: unknown section [{name}]{hint}", path=where, section=name)
+    smartsupp = dict(_table(data, "smartsupp", where))
+    for variable, key in ENV_OVERRIDES.items():
+        value = environ.get(variable)
+        if value is None or value == "":
+            continue
+        if key == "eio":
+            try:
+                smartsupp[key] = int(value)
+            except ValueError:
+                raise ConfigError(
+                    f"{variable}: expected 3 or 4, got {value[:20]!r}", section="smartsupp", key=key
+                ) from None
+        else:
+            smartsupp[key] = value
+    try:
+        smartsupp_settings = structure_section(
+            SmartsuppSettings, smartsupp, path=where, section="smartsupp"
+        )
+    except ConfigError as exc:
+        env_name = _ENV_FOR_KEY.get(exc.key or "")
+        if env_name is None or "missing required key" not in str(exc):
+            raise
+        raise ConfigError(
+            f"{exc} (or set {env_name})", path=exc.path, section=exc.section, key=exc.key
+        ) from None
+    return BotConfig(
+        path=file_path,
+        smartsupp=smartsupp_settings,
+        pacing=structure_section(
+            PacingSettings, _table(data, "pacing", where), path=where, section="pacing"
+        ),
+        runtime=structure_section(
+            RuntimeSettings, _table(data, "runtime", where), path=where, section="runtime"
+        ),
+        plugins=_plugin_sections(_table(data, "plugins", where), where),
+    )
