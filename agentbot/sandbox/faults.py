@@ -1,0 +1,104 @@
+"""Faults the sandbox can inject, so clients can be tested against a misbehaving server.
+
+Standing faults live here (delayed or dropped acks, stopped heartbeats); one-shot faults
+(drop a socket, send ``server.error``/``logout``/a malformed frame) are actions on live
+connections and live in :mod:`agentbot.sandbox.hub`. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["DEFAULT_MALFORMED_FRAME", "AckAction", "AckFault", "Faults"]
+
+AckAction = Literal["delay", "drop"]
+
+DEFAULT_MALFORMED_FRAME = '4{"not": "a socket.io packet"'
+"""An Engine.IO message whose Socket.IO payload is not a valid packet (unknown type ``{``)."""
+
+
+@dataclass(slots=True)
+class AckFault:
+    """Delay or drop the replies to one request name (optionally for one agent only)."""
+
+    id: int
+    request: str
+    action: AckAction
+    delay_seconds: float = 0.0
+    remaining: int | None = None  # None: until cleared
+    agent_id: str | None = None
+    applied: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The control API's view of this fault."""
+        return {
+            "id": self.id,
+            "kind": "ack",
+            "request": self.request,
+            "action": self.action,
+            "delaySeconds": self.delay_seconds,
+            "remaining": self.remaining,
+            "agentId": self.agent_id,
+            "applied": self.applied,
+        }
+
+
+@dataclass(slots=True)
+class Faults:
+    """The standing faults of one sandbox."""
+
+    ack_faults: list[AckFault] = field(default_factory=list)
+    silent_agents: set[str] = field(default_factory=set)
+    """Agents whose new connections start with heartbeats stopped."""
+    _next_id: int = 1
+
+    def add_ack_fault(
+        self,
+        *,
+        request: str,
+        action: AckAction,
+        delay_seconds: float = 0.0,
+        count: int | None = None,
+        agent_id: str | None = None,
+    ) -> AckFault:
+        """Register an ack fault; it applies to the next ``count`` matching replies."""
+        fault = AckFault(
+            id=self._next_id,
+            request=request,
+            action=action,
+            delay_seconds=delay_seconds,
+            remaining=count,
+            agent_id=agent_id,
+        )
+        self._next_id += 1
+        self.ack_faults.append(fault)
+        return fault
+
+    def take_ack_fault(self, request: str, agent_id: str | None) -> AckFault | None:
+        """Return the fault that applies to this reply (consuming one use), or None."""
+        for fault in self.ack_faults:
+            if fault.request != request:
+                continue
+            if fault.agent_id is not None and fault.agent_id != agent_id:
+                continue
+            fault.applied += 1
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.ack_faults.remove(fault)
+            return fault
+        return None
+
+    def clear(self) -> None:
+        """Remove every standing fault."""
+        self.ack_faults.clear()
+        self.silent_agents.clear()
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The control API's list of standing faults."""
+        items = [fault.to_json() for fault in self.ack_faults]
+        items.extend(
+            {"kind": "heartbeat", "agentId": agent} for agent in sorted(self.silent_agents)
+        )
+        return items
