@@ -1,0 +1,158 @@
+"""A lean WebSocket session on httpx-ws: frames go straight from the socket to the caller.
+
+httpx-ws's stock ``AsyncWebSocketSession`` runs a background reader task that hands every
+frame to ``receive_text()`` through an unbuffered memory stream: two task switches per
+frame, which caps a receive loop near 30k frames/s. Engine.IO already owns liveness and
+framing above us, so this session keeps httpx-ws for what it does well (the HTTP upgrade
+through an ``httpx.AsyncClient``: TLS, proxies, headers, the in-process ASGI transport) and
+replaces the frame path: ``receive_texts()`` reads the stream once and returns every
+complete text frame in that read, and ``send_texts()`` writes a batch of frames in one
+write. The caller's own task does the reading, so a slow consumer is backpressure on the
+socket, never a growing queue.
+
+This relies on httpx-ws internals (the session constructor's keywords, ``stream`` and
+``connection`` attributes, the anyio context-manager mixin hook), so pyproject pins
+httpx-ws 0.9.x and tests/client covers this class directly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+import anyio
+import httpcore
+import wsproto
+import wsproto.events
+import wsproto.utilities
+from httpx_ws import AsyncWebSocketSession
+
+__all__ = ["DEFAULT_MAX_FRAME_BYTES", "READ_CHUNK_BYTES", "FrameSession", "LinkClosed"]
+
+DEFAULT_MAX_FRAME_BYTES = 1_000_000
+READ_CHUNK_BYTES = 65_536
+_CLOSE_TIMEOUT_SECONDS = 1.0
+
+
+class LinkClosed(Exception):
+    """The WebSocket ended: closed by the peer, reset, or broken by a bad frame."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class FrameSession(AsyncWebSocketSession):
+    """An httpx-ws session without a background reader: see the module docstring."""
+
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+
+    @contextlib.asynccontextmanager
+    async def __asynccontextmanager__(self) -> AsyncIterator[FrameSession]:
+        self._partial: list[str] = []
+        self._partial_bytes = 0
+        self._closed_reason: str | None = None
+        try:
+            yield self
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT_SECONDS):
+                await self.close_quietly()
+
+    async def receive_texts(self) -> list[str]:
+        """Wait for data and return the complete text frames it finished (maybe several).
+
+        Raises :class:`LinkClosed` when the socket ends for any reason. WebSocket pings are
+        answered here; binary frames end the link (this API is text-only, PROTOCOL.md §1).
+        """
+        while True:
+            if self._closed_reason is not None:
+                raise LinkClosed(self._closed_reason)
+            try:
+                data = await self.stream.read(READ_CHUNK_BYTES)
+            except (httpcore.ReadError, httpcore.NetworkError, OSError) as exc:
+                self._closed_reason = f"network error: {type(exc).__name__}"
+                raise LinkClosed(self._closed_reason) from exc
+            if not data:
+                self._closed_reason = "connection closed by peer"
+                raise LinkClosed(self._closed_reason)
+            try:
+                self.connection.receive_data(data)
+                texts, replies = self._drain_events()
+            except wsproto.utilities.RemoteProtocolError as exc:
+                self._closed_reason = f"invalid WebSocket data: {exc}"
+                raise LinkClosed(self._closed_reason) from exc
+            if replies:
+                await self._write(b"".join(replies))
+            if texts:
+                return texts
+            if self._closed_reason is not None:
+                raise LinkClosed(self._closed_reason)
+
+    def _drain_events(self) -> tuple[list[str], list[bytes]]:
+        texts: list[str] = []
+        replies: list[bytes] = []
+        for event in self.connection.events():
+            if isinstance(event, wsproto.events.TextMessage):
+                if event.message_finished and not self._partial:
+                    texts.append(event.data)
+                    continue
+                self._partial.append(event.data)
+                self._partial_bytes += len(event.data)
+                if self._partial_bytes > self.max_frame_bytes:
+                    self._closed_reason = f"frame larger than {self.max_frame_bytes} bytes"
+                    break
+                if event.message_finished:
+                    texts.append("".join(self._partial))
+                    self._partial.clear()
+                    self._partial_bytes = 0
+            elif isinstance(event, wsproto.events.Ping):
+                replies.append(self.connection.send(event.response()))
+            elif isinstance(event, wsproto.events.CloseConnection):
+                self._closed_reason = f"WebSocket closed by peer (code {event.code})"
+                with contextlib.suppress(wsproto.utilities.LocalProtocolError):
+                    replies.append(self.connection.send(event.response()))
+                break
+            elif isinstance(event, wsproto.events.BytesMessage):
+                self._closed_reason = "binary WebSocket frame received (text only)"
+                break
+            # Pong and anything else: nothing to do, Engine.IO owns liveness.
+        return texts, replies
+
+    async def send_texts(self, texts: Sequence[str]) -> None:
+        """Write ``texts`` as text frames in one write; :class:`LinkClosed` if that fails."""
+        if not texts:
+            return
+        try:
+            data = b"".join(
+                self.connection.send(wsproto.events.TextMessage(data=text)) for text in texts
+            )
+        except wsproto.utilities.LocalProtocolError as exc:
+            raise LinkClosed("WebSocket is closing") from exc
+        await self._write(data)
+
+    async def _write(self, data: bytes) -> None:
+        try:
+            async with self._write_lock:
+                await self.stream.write(data)
+        except (
+            httpcore.WriteError,
+            httpcore.NetworkError,
+            OSError,
+            anyio.BrokenResourceError,
+        ) as exc:
+            self._closed_reason = f"network error: {type(exc).__name__}"
+            raise LinkClosed(self._closed_reason) from exc
+
+    async def close_quietly(self, code: int = 1000, reason: str | None = None) -> None:
+        """Send a WebSocket close frame if still possible, then close the stream; never raise."""
+        state = self.connection.state
+        if state not in (
+            wsproto.connection.ConnectionState.LOCAL_CLOSING,
+            wsproto.connection.ConnectionState.CLOSED,
+        ):
+            with contextlib.suppress(Exception):
+                data = self.connection.send(wsproto.events.CloseConnection(code, reason))
+                async with self._write_lock:
+                    await self.stream.write(data)
+        with contextlib.suppress(Exception):
+            await self.stream.aclose()
