@@ -61,7 +61,7 @@ def handle(hub: Sandbox, conn: SandboxConnection, name: str, args: Sequence[Any]
     assert conn.agent_id is not None  # authenticated above
     if isinstance(request, ChatTyping):
         chat = _chat(hub, request.chat_id, request.visitor_id, name)
-        hub.agent_typing(chat, conn.agent_id, request.is_typing)
+        hub.agent_typing(chat, conn.agent_id, request.is_typing, origin=conn)
         return NO_REPLY
     if isinstance(request, ChatMessage):
         chat = _chat(hub, request.chat_id, request.visitor_id, name)

@@ -139,6 +139,18 @@ class SandboxControl:
         entries = [e for e in self.sandbox.state.transcript_of(chat_id) if e["seq"] > after]
         return {"chatId": chat_id, "entries": entries}
 
+    async def wait_transcript(self, chat_id: str, *, after: int = 0) -> list[dict[str, Any]]:
+        """Wait for transcript entries with ``seq`` > ``after`` and return them (at least one).
+
+        Waits as long as it takes: bound it with ``anyio.move_on_after``/``fail_after``.
+        """
+
+        def fresh() -> list[dict[str, Any]]:
+            return cast("list[dict[str, Any]]", self.transcript(chat_id, after=after)["entries"])
+
+        await self.sandbox.wait_until(lambda: bool(fresh()))
+        return fresh()
+
     def close_chat(
         self, chat_id: str, *, by: str = "agent", agent_id: str | None = None
     ) -> dict[str, Any]:

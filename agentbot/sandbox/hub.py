@@ -297,14 +297,27 @@ class Sandbox:
         self.notify()
         return message
 
-    def agent_typing(self, chat: ChatRecord, agent_id: str, is_typing: bool) -> None:
-        """An agent starts or stops typing; the visitor sees ``chat.agent_typing``."""
+    def agent_typing(
+        self,
+        chat: ChatRecord,
+        agent_id: str,
+        is_typing: bool,
+        *,
+        origin: SandboxConnection | None = None,
+    ) -> None:
+        """An agent starts or stops typing; the visitor sees ``chat.agent_typing``.
+
+        The other agent connections see it too (with ``agentId``), so a console shows the
+        bot typing; the typing connection itself does not get its own typing back.
+        """
         self.state.record_typing(chat, by="agent", is_typing=is_typing, agent_id=agent_id)
-        self.to_visitor(
-            chat.visitor_id,
-            "chat.agent_typing",
-            {"chatId": chat.id, "typing": {"is": is_typing, "text": None}},
-        )
+        typing = {"is": is_typing, "text": None}
+        self.to_visitor(chat.visitor_id, "chat.agent_typing", {"chatId": chat.id, "typing": typing})
+        for conn in self.agent_connections():
+            if conn is not origin:
+                conn.emit(
+                    "chat.agent_typing", {"chatId": chat.id, "agentId": agent_id, "typing": typing}
+                )
         self.notify()
 
     def agent_join(self, chat: ChatRecord, agent: SandboxAgent) -> MessageRecord | None:
