@@ -14,8 +14,11 @@ __all__ = ["DEFAULT_MALFORMED_FRAME", "AckAction", "AckFault", "Faults"]
 
 AckAction = Literal["delay", "drop"]
 
-DEFAULT_MALFORMED_FRAME = '4{"not": "a socket.io packet"'
-"""An Engine.IO message whose Socket.IO payload is not a valid packet (unknown type ``{``)."""
+DEFAULT_MALFORMED_FRAME = "x: not an Engine.IO packet"
+"""A frame with no valid Engine.IO packet type. Every client we know treats it as a broken
+link (python-engineio aborts, engine.io-client 3 reports a parser error and closes, agentbot
+raises RemoteProtocolError); a well-framed but invalid Socket.IO packet is merely ignored by
+some of them, so it would not test anything."""
 
 
 @dataclass(slots=True)
