@@ -153,7 +153,7 @@ class Message:
 
     ``type`` is ``"message"`` or ``"event"``; ``sub_type`` says who wrote it: ``"contact"``
     (the visitor), ``"agent"`` (an agent, the bot included: compare ``agent_id``),
-    ``"trigger"``, ``"system"`` or ``"bot"``. ``attachments`` and ``tags`` are kept raw: their
+    ``"trigger"``, ``"system"`` or ``"bot"``. ``channel``, ``attachments`` and ``tags`` are kept raw: their
     shape is not published.
     """
 
@@ -164,7 +164,7 @@ class Message:
     visitor_id: str | None = None
     agent_id: str | None = None
     group_id: str | None = None
-    channel: str | None = None
+    channel: Any = None  # unpublished shape: a string or an object such as {type, id}
     created_at: str | None = None
     content: Content
     attachments: tuple[Any, ...] = ()

@@ -23,6 +23,7 @@ import anyio.abc
 import httpx
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from httpx_ws import WebSocketUpgradeError, aconnect_ws
+from httpx_ws.transport import ASGIWebSocketTransport
 
 from agentbot.__about__ import __version__
 from agentbot.api import (
@@ -161,6 +162,10 @@ class AgentClient:
     ``event_buffer`` events plus one socket read (64 KiB). A consumer that stalls longer
     than the server's ping timeout will lose the link and get it back by reconnecting.
 
+    Transport: ``http_client`` is an ``httpx.AsyncClient`` to connect through (TLS settings,
+    proxies, extra ``headers``); ``asgi_app`` runs the connection in-process against an ASGI
+    app (the sandbox) instead of a socket, which is what fast tests use.
+
     Requests already written to a socket are never written again: when a link drops, the
     requests waiting on it fail with :class:`~agentbot.errors.ConnectionLost`. Requests made
     while no link is up wait for the next session, within their timeout.
@@ -182,6 +187,7 @@ class AgentClient:
         path: str = DEFAULT_PATH,
         track_visitors: bool = False,
         http_client: httpx.AsyncClient | None = None,
+        asgi_app: Any = None,
         headers: dict[str, str] | None = None,
         reconnect: ReconnectPolicy | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_SECONDS,
@@ -204,6 +210,7 @@ class AgentClient:
         self._bundle_version = bundle_version or f"agentbot/{__version__}"
         self._track_visitors = track_visitors
         self._http_client = http_client
+        self._asgi_app = asgi_app
         self._headers = dict(headers or {})
         self.reconnect_policy = reconnect or ReconnectPolicy()
         self._connect_timeout = connect_timeout
@@ -241,7 +248,13 @@ class AgentClient:
         await stack.__aenter__()
         try:
             if self._http_client is None:
-                self._http_client = await stack.enter_async_context(httpx.AsyncClient())
+                transport = None
+                if self._asgi_app is not None:
+                    # In-process: the WebSocket runs against the ASGI app, no socket at all.
+                    transport = ASGIWebSocketTransport(app=self._asgi_app)
+                self._http_client = await stack.enter_async_context(
+                    httpx.AsyncClient(transport=transport)
+                )
             send, recv = anyio.create_memory_object_stream[ClientEvent](self._event_buffer)
             self._events_send, self._events_recv = send, recv
             stack.push_async_callback(recv.aclose)

@@ -33,6 +33,17 @@ DEFAULT_MAX_FRAME_BYTES = 1_000_000
 READ_CHUNK_BYTES = 65_536
 _CLOSE_TIMEOUT_SECONDS = 1.0
 
+# What a network stream raises when the link breaks: httpcore's errors for real sockets;
+# anyio's and wsproto's for httpx-ws's in-process ASGI stream.
+_STREAM_ERRORS = (
+    httpcore.NetworkError,
+    OSError,
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+    anyio.EndOfStream,
+    wsproto.utilities.LocalProtocolError,
+)
+
 
 class LinkClosed(Exception):
     """The WebSocket ended: closed by the peer, reset, or broken by a bad frame."""
@@ -69,7 +80,7 @@ class FrameSession(AsyncWebSocketSession):
                 raise LinkClosed(self._closed_reason)
             try:
                 data = await self.stream.read(READ_CHUNK_BYTES)
-            except (httpcore.ReadError, httpcore.NetworkError, OSError) as exc:
+            except _STREAM_ERRORS as exc:
                 self._closed_reason = f"network error: {type(exc).__name__}"
                 raise LinkClosed(self._closed_reason) from exc
             if not data:
@@ -94,6 +105,9 @@ class FrameSession(AsyncWebSocketSession):
         for event in self.connection.events():
             if isinstance(event, wsproto.events.TextMessage):
                 if event.message_finished and not self._partial:
+                    if len(event.data) > self.max_frame_bytes:
+                        self._closed_reason = f"frame larger than {self.max_frame_bytes} bytes"
+                        break
                     texts.append(event.data)
                     continue
                 self._partial.append(event.data)

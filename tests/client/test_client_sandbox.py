@@ -1,0 +1,126 @@
+"""AgentClient against the sandbox, in-process (ASGI), on asyncio and trio, EIO 3 and 4."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from agentbot.api import ChatMessage, ChatMessageReceived, ChatOpened, ChatTyping, ServerErrorEvent
+from agentbot.client import AgentClient, ConnectionDropped, Reconnected, ReconnectPolicy
+from agentbot.sandbox import SandboxConfig, create_app
+
+FAST_RECONNECT = ReconnectPolicy(initial_delay_seconds=0.01, max_delay_seconds=0.05)
+
+
+@pytest.fixture(params=[3, 4], ids=["eio3", "eio4"])
+def eio(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
+
+@pytest.fixture
+def app() -> Any:
+    return create_app(SandboxConfig())
+
+
+def client_for(app: Any, eio: int, **options: Any) -> AgentClient:
+    config = app.state.sandbox.config
+    options.setdefault("reconnect", FAST_RECONNECT)
+    return AgentClient(
+        "http://sandbox",
+        agent_id=config.bot.id,
+        key=config.account_key,
+        auth_token=config.bot.auth_token,
+        eio=eio,
+        asgi_app=app,
+        **options,
+    )
+
+
+async def test_visitor_message_reaches_the_bot_and_its_reply_reaches_the_chat(
+    app: Any, eio: int
+) -> None:
+    control = app.state.control
+    async with client_for(app, eio) as client:
+        visitor = control.create_visitor(name="Ada")["visitor"]
+        control.visitor_message(visitor["id"], "Hello?")
+        stream = client.events()
+        opened = await stream.next(timeout=5)
+        received = await stream.next(timeout=5)
+        assert isinstance(opened, ChatOpened)
+        assert isinstance(received, ChatMessageReceived)
+        assert received.message.content.text == "Hello?"
+        chat_id = received.chat_id
+        await client.send(ChatTyping(chat_id=chat_id, visitor_id=visitor["id"], is_typing=True))
+        stored = await client.request(
+            ChatMessage(chat_id=chat_id, visitor_id=visitor["id"], text="Hi Ada!")
+        )
+        await client.send(ChatTyping(chat_id=chat_id, visitor_id=visitor["id"], is_typing=False))
+        echo = await stream.next(timeout=5)
+        assert isinstance(echo, ChatMessageReceived)
+        assert echo.message.id == stored.id
+        assert echo.message.agent_id == client.session.agent.id
+    requests = control.agent_requests(app.state.sandbox.config.bot.id)["requests"]
+    names = [r["name"] for r in requests]
+    assert names == [
+        "agent.connect",
+        "agent.track_visitors",
+        "chat.typing",
+        "chat.message",
+        "chat.typing",
+    ]
+    assert [r["args"][0]["typing"]["is"] for r in requests if r["name"] == "chat.typing"] == [
+        True,
+        False,
+    ]
+
+
+async def test_malformed_frame_drops_the_link_and_the_client_comes_back(app: Any, eio: int) -> None:
+    control = app.state.control
+    async with client_for(app, eio, track_visitors=True) as client:
+        control.malformed(agent_id=app.state.sandbox.config.bot.id)
+        stream = client.events()
+        dropped = await stream.next(timeout=5)
+        assert isinstance(dropped, ConnectionDropped)
+        assert "protocol error" in dropped.reason
+        assert isinstance(await stream.next(timeout=5), Reconnected)
+        control.server_error(agent_id=app.state.sandbox.config.bot.id, message="still here?")
+        assert isinstance(await stream.next(timeout=5), ServerErrorEvent)
+    names = [r["name"] for r in control.agent_requests(app.state.sandbox.config.bot.id)["requests"]]
+    assert names == ["agent.connect", "agent.track_visitors"] * 2
+
+
+async def test_slow_consumer_gets_backpressure_not_unbounded_memory(app: Any, eio: int) -> None:
+    control = app.state.control
+    buffer = 8
+    async with client_for(app, eio, event_buffer=buffer) as client:
+        visitors = [control.create_visitor(name=f"v{i}")["visitor"] for i in range(30)]
+        for v in visitors:
+            control.visitor_message(v["id"], f"hello from {v['name']}")
+        # Nobody reads: the client stops reading once its buffer is full.
+        recv = client._events_recv
+        assert recv is not None
+        with anyio.fail_after(5):
+            while recv.statistics().current_buffer_used < buffer:  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+        await anyio.sleep(0.05)
+        assert recv.statistics().current_buffer_used == buffer
+        texts = []
+        with anyio.fail_after(10):
+            async for event in client.events():
+                if isinstance(event, ChatMessageReceived):
+                    texts.append(event.message.content.text)
+                    if len(texts) == len(visitors):
+                        break
+    assert texts == [f"hello from v{i}" for i in range(30)]
+
+
+async def test_logout_fault_ends_the_client(app: Any, eio: int) -> None:
+    control = app.state.control
+    async with client_for(app, eio) as client:
+        control.logout(agent_id=app.state.sandbox.config.bot.id)
+        with anyio.fail_after(5):
+            events = [event async for event in client.events()]
+        assert type(events[-1]).__name__ == "Logout"
+        assert client.closed_reason == "logout"
