@@ -136,6 +136,10 @@ class Sandbox:
         self, conn: SandboxConnection, name: str, args: Sequence[Any], ack_id: int | None
     ) -> None:
         """Route one request to the agent or visitor side and answer it."""
+        # socket.io-client 2.x serialises an absent callback as a trailing null argument: the
+        # official VisitorClient sends ["chat.typing", {...}, null]. Smartsupp accepts that.
+        while len(args) > 1 and args[-1] is None:
+            args = args[:-1]
         if conn.side is None:
             if name == "agent.connect":
                 conn.side = "agent"

@@ -218,10 +218,9 @@ class AccountState:
             group_id=chat.group_id,
         )
         chat.messages.append(message)
-        if type == "message":
+        # System messages (join, leave, close, rating) are logged as their events instead.
+        if type == "message" and sub_type in ("contact", "agent"):
             by: Speaker = "visitor" if sub_type == "contact" else "agent"
-            if sub_type not in ("contact", "agent"):
-                by = "system"
             self.log(
                 chat, kind="message", by=by, agent_id=agent_id, text=text, message_id=message.id
             )
