@@ -18,10 +18,10 @@ from agentbot.protocol.events import (
     Ack,
     Closed,
     Disconnected,
-    Event,
     Ping,
     Pong,
     ProtocolEvent,
+    new_event,
 )
 from agentbot.protocol.heartbeat import Heartbeat, HeartbeatAction
 from agentbot.protocol.socketio import (
@@ -180,7 +180,7 @@ class BaseConnection:
                     # The hot path: one event on the connected namespace.
                     if ack_id is not None:
                         self._acks_owed.add(ack_id)
-                    return [Event(data[0], tuple(data[1:]), ack_id, namespace)]
+                    return [new_event(data[0], tuple(data[1:]), ack_id, namespace)]
                 return self._on_socket_packet(ptype, namespace, ack_id, data, text)
             return self._on_engine_packet(text, now)
         except ProtocolError:
@@ -237,7 +237,7 @@ class BaseConnection:
         if ptype is _EVENT:
             if ack_id is not None:
                 self._acks_owed.add(ack_id)
-            return [Event(data[0], tuple(data[1:]), ack_id, namespace)]
+            return [new_event(data[0], tuple(data[1:]), ack_id, namespace)]
         if ptype is SocketPacketType.ACK:
             assert ack_id is not None  # the codec guarantees it for ACK
             return self._on_ack(ack_id, data, namespace, text)

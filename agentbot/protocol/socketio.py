@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from agentbot.errors import LocalProtocolError, RemoteProtocolError
 from agentbot.protocol.versions import ProtocolVersion
-from agentbot.protocol.wirejson import dumps_compact, loads_at
+from agentbot.protocol.wirejson import dumps_compact, loads_at, loads_slow, raw_decode
 
 __all__ = [
     "MAX_ACK_ID",
@@ -34,6 +34,7 @@ MAX_ACK_ID: Final = 2**53 - 1
 """Largest ack id accepted or sent: JavaScript's ``Number.MAX_SAFE_INTEGER``."""
 
 _MAX_ACK_ID_DIGITS: Final = len(str(MAX_ACK_ID))
+_BAD_JSON: Final = "Socket.IO payload is not valid JSON"
 
 
 class SocketPacketType(enum.IntEnum):
@@ -70,6 +71,13 @@ class SocketPacket:
     data: Any = None
     namespace: str = "/"
     ack_id: int | None = None
+
+
+_new: Final = object.__new__
+_set_type: Final = SocketPacket.__dict__["type"].__set__
+_set_data: Final = SocketPacket.__dict__["data"].__set__
+_set_namespace: Final = SocketPacket.__dict__["namespace"].__set__
+_set_ack_id: Final = SocketPacket.__dict__["ack_id"].__set__
 
 
 def parse_socket_packet(
@@ -113,7 +121,13 @@ def parse_socket_packet(
                 raise RemoteProtocolError("ack id is too large", frame=text)
             i = j
         if i < n:
-            data = loads_at(text, i, "Socket.IO payload is not valid JSON")
+            # loads_at() inlined: this is the line every chat event goes through.
+            try:
+                data, end = raw_decode(text, i)
+            except (ValueError, RecursionError):
+                end = -1
+            if end != n:  # surrounding whitespace, or not JSON: the careful path decides
+                data = loads_slow(text, i, _BAD_JSON)
         if ptype is EVENT:
             if type(data) is not list or not data or type(data[0]) is not str:
                 raise RemoteProtocolError(
@@ -131,7 +145,7 @@ def parse_socket_packet(
         )
     present = i < n
     if present:
-        data = loads_at(text, i, "Socket.IO payload is not valid JSON")
+        data = loads_at(text, i, _BAD_JSON)
     if ptype is CONNECT:
         # SIO 5: "40" or "40{auth}" from a client, "40{"sid":...}" from a server.
         # SIO 4: never a payload.
@@ -164,7 +178,14 @@ def decode_socket_packet(text: str, version: ProtocolVersion) -> SocketPacket:
     if type(text) is not str:
         raise RemoteProtocolError("Socket.IO packet must be text", frame=repr(text))
     ptype, namespace, ack_id, data = parse_socket_packet(text, 0, version)
-    return SocketPacket(ptype, data, namespace, ack_id)
+    # SocketPacket(ptype, data, namespace, ack_id) without the frozen __init__'s cost; see
+    # agentbot.protocol.events.new_event for why this is equivalent.
+    packet = _new(SocketPacket)
+    _set_type(packet, ptype)
+    _set_data(packet, data)
+    _set_namespace(packet, namespace)
+    _set_ack_id(packet, ack_id)
+    return packet
 
 
 def encode_socket_packet(packet: SocketPacket) -> str:

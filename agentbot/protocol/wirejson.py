@@ -14,7 +14,7 @@ from typing import Any, Final, NoReturn
 
 from agentbot.errors import LocalProtocolError, RemoteProtocolError
 
-__all__ = ["dumps_compact", "loads_at", "loads_strict"]
+__all__ = ["dumps_compact", "loads_at", "loads_slow", "loads_strict", "raw_decode"]
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -23,7 +23,11 @@ def _reject_constant(name: str) -> NoReturn:
 
 
 _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
-_raw_decode: Final = _DECODER.raw_decode
+raw_decode: Final = _DECODER.raw_decode
+"""``raw_decode(text, start) -> (value, end)``: strict, in place; for inlining on hot paths.
+
+Raises ValueError (or RecursionError) on bad input and stops at the end of the first value:
+the caller checks ``end`` and falls back to :func:`loads_slow`, as :func:`loads_at` does."""
 _decode: Final = _DECODER.decode
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _encode: Final = _ENCODER.encode
@@ -36,16 +40,16 @@ def loads_at(text: str, start: int, error: str) -> Any:
     JSON value (surrounding JSON whitespace is tolerated, anything else is not).
     """
     try:
-        value, end = _raw_decode(text, start)
+        value, end = raw_decode(text, start)
     except (ValueError, RecursionError):
         # Leading whitespace also lands here; the tolerant path below sorts it out.
-        return _loads_slow(text, start, error)
+        return loads_slow(text, start, error)
     if end == len(text):
         return value
-    return _loads_slow(text, start, error)
+    return loads_slow(text, start, error)
 
 
-def _loads_slow(text: str, start: int, error: str) -> Any:
+def loads_slow(text: str, start: int, error: str) -> Any:
     """Decode ``text[start:]`` allowing surrounding whitespace; the rare path."""
     try:
         return _decode(text[start:])
