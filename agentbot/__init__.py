@@ -22,6 +22,9 @@ from agentbot.errors import (
     RemoteProtocolError,
     RequestTimeout,
 )
+from agentbot.runtime.handle import PluginBot
+from agentbot.runtime.hookspecs import hookimpl
+from agentbot.runtime.replies import Reply
 
 __all__ = [
     "AgentbotError",
@@ -33,9 +36,12 @@ __all__ = [
     "LocalProtocolError",
     "NotAuthenticated",
     "NotFound",
+    "PluginBot",
     "PluginError",
     "ProtocolError",
     "RemoteProtocolError",
+    "Reply",
     "RequestTimeout",
     "__version__",
+    "hookimpl",
 ]

@@ -1,0 +1,343 @@
+"""One test per hook (test_hook_<name>): when it is called, with what, and what its result does.
+
+``test_every_hook_has_a_test_and_reference_docs`` keeps this file and hookspecs.py in step.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any
+
+import anyio
+import attrs
+import pytest
+
+from agentbot import PluginBot, Reply, hookimpl
+from agentbot.api import (
+    Agent,
+    AgentAssigned,
+    AgentLeft,
+    ChatRated,
+    ChatVisitorTyping,
+    Rating,
+    ServerErrorEvent,
+    Typing,
+    Visitor,
+    VisitorConnected,
+    VisitorUpdated,
+)
+from agentbot.client import ConnectionDropped, Reconnected
+from agentbot.errors import AuthFailure
+from agentbot.runtime import hookspecs
+from agentbot.runtime.plugins import HOOK_NAMES
+
+from .conftest import RunningBot
+from .fakes import (
+    BOT_ID,
+    HUMAN_ID,
+    agent_joined,
+    chat_closed,
+    chat_opened,
+    make_session,
+    visitor_message,
+)
+
+
+class Recorder:
+    """Implements every hook, half of them async, and records each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def named(self, hook: str) -> list[dict[str, Any]]:
+        return [kwargs for name, kwargs in self.calls if name == hook]
+
+    @hookimpl
+    def on_start(self, bot: PluginBot) -> None:
+        self.calls.append(("on_start", {"bot": bot}))
+
+    @hookimpl
+    async def on_stop(self, bot: PluginBot) -> None:
+        self.calls.append(("on_stop", {"bot": bot}))
+
+    @hookimpl
+    async def on_connected(self, session: Any, reconnect: bool) -> None:
+        self.calls.append(("on_connected", {"session": session, "reconnect": reconnect}))
+
+    @hookimpl
+    def on_disconnected(self, reason: str) -> None:
+        self.calls.append(("on_disconnected", {"reason": reason}))
+
+    @hookimpl
+    def on_event(self, event: Any, chat_id: str | None) -> None:
+        self.calls.append(("on_event", {"event": event, "chat_id": chat_id}))
+
+    @hookimpl
+    async def on_chat_opened(self, chat_id: str, chat: Any) -> None:
+        self.calls.append(("on_chat_opened", {"chat_id": chat_id, "chat": chat}))
+
+    @hookimpl
+    def on_chat_closed(self, chat_id: str, close_type: str | None) -> None:
+        self.calls.append(("on_chat_closed", {"chat_id": chat_id, "close_type": close_type}))
+
+    @hookimpl
+    async def on_visitor_message(self, chat_id: str, message: Any, text: str, event: Any) -> Reply:
+        self.calls.append(
+            ("on_visitor_message", {"chat_id": chat_id, "message": message, "text": text})
+        )
+        return Reply(f"re: {text}")
+
+    @hookimpl
+    def on_visitor_typing(self, chat_id: str, is_typing: bool) -> None:
+        self.calls.append(("on_visitor_typing", {"chat_id": chat_id, "is_typing": is_typing}))
+
+    @hookimpl
+    def on_chat_rated(self, chat_id: str, rating: Rating) -> None:
+        self.calls.append(("on_chat_rated", {"chat_id": chat_id, "rating": rating}))
+
+    @hookimpl
+    async def on_agent_joined(self, chat_id: str, agent: Agent) -> None:
+        self.calls.append(("on_agent_joined", {"chat_id": chat_id, "agent": agent}))
+
+    @hookimpl
+    def on_agent_left(self, chat_id: str, agent: Agent) -> None:
+        self.calls.append(("on_agent_left", {"chat_id": chat_id, "agent": agent}))
+
+    @hookimpl
+    def on_agent_assigned(self, chat_id: str, agent_ids: tuple[str, ...]) -> None:
+        self.calls.append(("on_agent_assigned", {"chat_id": chat_id, "agent_ids": agent_ids}))
+
+    @hookimpl
+    async def on_visitor_connected(self, visitor: Visitor) -> None:
+        self.calls.append(("on_visitor_connected", {"visitor": visitor}))
+
+    @hookimpl
+    def on_visitor_updated(self, visitor_id: str, changes: Any) -> None:
+        self.calls.append(("on_visitor_updated", {"visitor_id": visitor_id, "changes": changes}))
+
+    @hookimpl
+    def on_server_error(self, error: Exception, event: Any) -> None:
+        self.calls.append(("on_server_error", {"error": error, "event": event}))
+
+
+async def settle() -> None:
+    await anyio.wait_all_tasks_blocked()
+
+
+def test_every_hook_has_a_test_and_reference_docs() -> None:
+    module = sys.modules[__name__]
+    for name in HOOK_NAMES:
+        assert callable(getattr(module, f"test_hook_{name}", None)), f"missing test_hook_{name}"
+        doc = inspect.getdoc(getattr(hookspecs, name)) or ""
+        assert len(doc.splitlines()) >= 3, f"{name}: the docstring is its reference documentation"
+        assert "ync" in doc, f"{name}: say whether a coroutine implementation is allowed"
+        assert "alled" in doc, f"{name}: say when and how often it is called"
+        for parameter in inspect.signature(getattr(hookspecs, name)).parameters:
+            assert f"- ``{parameter}``:" in doc, f"{name}: document parameter {parameter}"
+    assert "firstresult" in (hookspecs.__doc__ or "")
+
+
+def test_every_hook_receives_bot() -> None:
+    for name in HOOK_NAMES:
+        assert "bot" in inspect.signature(getattr(hookspecs, name)).parameters, name
+
+
+async def test_hook_register_config(running_bot: RunningBot) -> None:
+    # Validation errors are covered by test_plugins.py; here: the instance reaches bot.config.
+    @attrs.frozen(kw_only=True)
+    class Options:
+        greeting: str = "Hi"
+
+    seen: list[Any] = []
+
+    class WithConfig:
+        @hookimpl
+        def register_config(self, register: Any, bot: PluginBot) -> None:
+            seen.append(bot.config)
+            register(Options)
+
+        @hookimpl
+        def on_start(self, bot: PluginBot) -> None:
+            seen.append(bot.config)
+
+    async with running_bot(WithConfig()):
+        pass
+    assert seen == [None, Options()]
+
+
+async def test_hook_on_start(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder):
+        assert recorder.calls[0][0] == "on_start"
+        assert recorder.calls[0][1]["bot"].name == "p0"
+
+
+async def test_hook_on_stop(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder):
+        assert recorder.named("on_stop") == []
+    assert recorder.calls[-1][0] == "on_stop"
+
+
+async def test_hook_on_connected(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder) as (_bot, client):
+        await settle()
+        first = recorder.named("on_connected")
+        assert [c["reconnect"] for c in first] == [False]
+        assert first[0]["session"].agent.id == BOT_ID
+        new_session = make_session(humans_online=True)
+        await client.feed(Reconnected(attempt=2, downtime_seconds=1.5, session=new_session))
+        await settle()
+        assert recorder.named("on_connected")[1] == {"session": new_session, "reconnect": True}
+
+
+async def test_hook_on_disconnected(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(ConnectionDropped(reason="ping timeout"))
+        await settle()
+        assert recorder.named("on_disconnected") == [{"reason": "ping timeout"}]
+
+
+async def test_hook_on_event(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    events = [chat_opened("c1"), visitor_message("c1", "hi"), ServerErrorEvent(message="boom")]
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(*events)
+        await client.wait_calls(3)
+        await settle()
+        seen = recorder.named("on_event")
+        # Every event, the bot's own echoed message included, with the chat it belongs to.
+        assert [c["event"] for c in seen][:2] == events[:2]
+        assert ("c1", "chat.message_received") in {
+            (c["chat_id"], c["event"].name) for c in seen[2:]
+        }
+        assert any(c["event"] == events[2] and c["chat_id"] is None for c in seen)
+
+
+async def test_hook_on_chat_opened(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    event = chat_opened("c9", visitor_id="v9")
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(event)
+        await settle()
+        assert recorder.named("on_chat_opened") == [{"chat_id": "c9", "chat": event.chat}]
+
+
+async def test_hook_on_chat_closed(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(chat_opened("c1"), chat_closed("c1"))
+        await settle()
+        assert recorder.named("on_chat_closed") == [
+            {"chat_id": "c1", "close_type": "visitor_close"}
+        ]
+
+
+async def test_hook_on_visitor_message(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    event = visitor_message("c1", "opening hours?")
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(event)
+        await client.wait_calls(3)
+        await settle()
+        assert recorder.named("on_visitor_message") == [
+            {"chat_id": "c1", "message": event.message, "text": "opening hours?"}
+        ]
+        # Not called for the bot's own echoed reply.
+        assert client.messages() == ["re: opening hours?"]
+
+
+async def test_hook_on_visitor_typing(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(
+            ChatVisitorTyping(chat_id="c1", visitor_id="v1", typing=Typing(is_typing=True))
+        )
+        await settle()
+        assert recorder.named("on_visitor_typing") == [{"chat_id": "c1", "is_typing": True}]
+
+
+async def test_hook_on_chat_rated(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    rating = Rating(value=5, text="great")
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(ChatRated(chat_id="c1", rating=rating))
+        await settle()
+        assert recorder.named("on_chat_rated") == [{"chat_id": "c1", "rating": rating}]
+
+
+async def test_hook_on_agent_joined(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(agent_joined("c1", BOT_ID), agent_joined("c1", HUMAN_ID))
+        await settle()
+        # Only the human: the bot joining a chat is not news to its plugins.
+        assert [c["agent"].id for c in recorder.named("on_agent_joined")] == [HUMAN_ID]
+
+
+async def test_hook_on_agent_left(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(
+            AgentLeft(chat_id="c1", agent=Agent(id=BOT_ID)),
+            AgentLeft(chat_id="c1", agent=Agent(id=HUMAN_ID)),
+        )
+        await settle()
+        assert [c["agent"].id for c in recorder.named("on_agent_left")] == [HUMAN_ID]
+
+
+async def test_hook_on_agent_assigned(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder) as (bot, client):
+        await client.feed(AgentAssigned(chat_id="c1", assigned=[HUMAN_ID], assigned_by=BOT_ID))
+        await settle()
+        assert recorder.named("on_agent_assigned") == [{"chat_id": "c1", "agent_ids": (HUMAN_ID,)}]
+        assert bot.is_quiet("c1")
+
+
+async def test_hook_on_visitor_connected(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    visitor = Visitor(id="v5", name="Eve")
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(VisitorConnected(visitor=visitor))
+        await settle()
+        assert recorder.named("on_visitor_connected") == [{"visitor": visitor}]
+
+
+async def test_hook_on_visitor_updated(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(VisitorUpdated(id="v5", changes={"pageUrl": "https://x.test/cart"}))
+        await settle()
+        assert recorder.named("on_visitor_updated") == [
+            {"visitor_id": "v5", "changes": {"pageUrl": "https://x.test/cart"}}
+        ]
+
+
+async def test_hook_on_server_error(running_bot: RunningBot) -> None:
+    recorder = Recorder()
+    event = ServerErrorEvent(
+        message="Auth token is invalid", type="auth_failure", event="agent.connect"
+    )
+    async with running_bot(recorder) as (_bot, client):
+        await client.feed(event)
+        await settle()
+        (call,) = recorder.named("on_server_error")
+        assert isinstance(call["error"], AuthFailure)
+        assert call["event"] == event
+
+
+@pytest.mark.parametrize("hook", ["on_visitor_message"])
+async def test_hooks_may_take_any_subset_of_parameters(running_bot: RunningBot, hook: str) -> None:
+    class Minimal:
+        @hookimpl
+        def on_visitor_message(self) -> Reply:
+            return Reply("no arguments needed")
+
+    async with running_bot(Minimal()) as (_bot, client):
+        await client.feed(visitor_message("c1", "x"))
+        await client.wait_calls(3)
+        assert client.messages() == ["no arguments needed"]
