@@ -9,6 +9,7 @@ import pytest
 
 from agentbot.api import ChatMessage, ChatMessageReceived, ChatOpened, ChatTyping, ServerErrorEvent
 from agentbot.client import AgentClient, ConnectionDropped, Reconnected, ReconnectPolicy
+from agentbot.errors import RequestTimeout
 from agentbot.sandbox import SandboxConfig, create_app
 
 FAST_RECONNECT = ReconnectPolicy(initial_delay_seconds=0.01, max_delay_seconds=0.05)
@@ -124,3 +125,39 @@ async def test_logout_fault_ends_the_client(app: Any, eio: int) -> None:
             events = [event async for event in client.events()]
         assert type(events[-1]).__name__ == "Logout"
         assert client.closed_reason == "logout"
+
+
+async def test_request_made_while_the_link_is_down_waits_for_the_next_session(
+    app: Any, eio: int
+) -> None:
+    control = app.state.control
+    bot = app.state.sandbox.config.bot.id
+    slow = ReconnectPolicy(initial_delay_seconds=0.3, max_delay_seconds=0.3)
+    async with client_for(app, eio, reconnect=slow) as client:
+        visitor = control.create_visitor(name="Bo")["visitor"]
+        control.visitor_message(visitor["id"], "hi")
+        stream = client.events()
+        chat_id = (await stream.next(timeout=5)).chat.id
+        control.drop(agent_id=bot)
+        while not isinstance(await stream.next(timeout=5), ConnectionDropped):
+            pass
+        assert not client.connected
+        stored = await client.request(
+            ChatMessage(chat_id=chat_id, visitor_id=visitor["id"], text="sorry, back now"),
+            timeout=5,
+        )
+        assert stored.content.text == "sorry, back now"
+    texts = [m["content"]["text"] for m in control.chat(chat_id)["chat"]["messages"]]
+    assert texts.count("sorry, back now") == 1
+
+
+async def test_request_waiting_for_a_session_times_out(app: Any, eio: int) -> None:
+    control = app.state.control
+    never = ReconnectPolicy(initial_delay_seconds=30, max_delay_seconds=30)
+    async with client_for(app, eio, reconnect=never) as client:
+        control.drop(agent_id=app.state.sandbox.config.bot.id)
+        stream = client.events()
+        while not isinstance(await stream.next(timeout=5), ConnectionDropped):
+            pass
+        with pytest.raises(RequestTimeout):
+            await client.request(ChatMessage(chat_id="c", visitor_id="v", text="x"), timeout=0.2)
