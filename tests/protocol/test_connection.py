@@ -562,3 +562,23 @@ def test_eio3_client_has_no_send_limit() -> None:
     pair.handshake()
     pair.client.send_event("x", "a" * 1000)
     assert len(pair.client.data_to_send()[0]) > 1000
+
+
+@BOTH
+def test_binary_websocket_frame_into_a_connection_is_remote_error(
+    version: ProtocolVersion,
+) -> None:
+    pair = Pair(version)
+    pair.handshake()
+    with pytest.raises(RemoteProtocolError, match="binary frames are not supported"):
+        pair.client.receive_text(b'42["x"]', 0.0)  # type: ignore[arg-type]
+    assert pair.client.state is CLOSED
+
+
+def test_protocol_error_message_cuts_a_huge_frame() -> None:
+    pair = Pair(EIO4)
+    pair.handshake()
+    with pytest.raises(RemoteProtocolError) as info:
+        pair.client.receive_text("42{" + "x" * 100_000, 0.0)
+    assert len(str(info.value)) < 300
+    assert info.value.frame is not None
