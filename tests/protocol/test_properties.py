@@ -319,3 +319,25 @@ def test_protocol_errors_close_the_connection_for_good(version: ProtocolVersion)
     ):
         with pytest.raises(LocalProtocolError):
             call()
+
+
+# -- against python-socketio's codec (an implementation nobody here wrote) ---------------------
+
+
+@FAST
+@given(st.data())
+def test_python_socketio_agrees_with_our_codec_both_ways(data: st.DataObject) -> None:
+    socketio_packet = pytest.importorskip("socketio.packet")
+    packet = data.draw(socket_packets(ProtocolVersion.EIO4))
+    theirs = socketio_packet.Packet(
+        packet_type=int(packet.type),
+        data=packet.data,
+        namespace=packet.namespace,
+        id=packet.ack_id,
+    ).encode()
+    assert decode_socket_packet(theirs, ProtocolVersion.EIO4) == packet
+    decoded = socketio_packet.Packet(encoded_packet=encode_socket_packet(packet))
+    assert decoded.packet_type == int(packet.type)
+    assert decoded.data == packet.data
+    assert (decoded.namespace or "/") == packet.namespace
+    assert decoded.id == packet.ack_id
