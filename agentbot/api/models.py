@@ -153,8 +153,8 @@ class Message:
 
     ``type`` is ``"message"`` or ``"event"``; ``sub_type`` says who wrote it: ``"contact"``
     (the visitor), ``"agent"`` (an agent, the bot included: compare ``agent_id``),
-    ``"trigger"``, ``"system"`` or ``"bot"``. ``channel``, ``attachments`` and ``tags`` are kept raw: their
-    shape is not published.
+    ``"trigger"``, ``"system"`` or ``"bot"``. ``channel``, ``attachments`` and ``tags`` are
+    kept raw: their shape is not published.
     """
 
     id: str

@@ -105,8 +105,8 @@ class AgentLogout(Request):
     name: ClassVar[str] = "agent.logout"
     expects_ack: ClassVar[bool] = True
     reply_type: ClassVar[type[Any] | None] = bool
-    device_token: str | None = attrs.field(default=None, repr=False)
     device_platform: str | None = None
+    device_token: str | None = attrs.field(default=None, repr=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -13,7 +13,8 @@ same data, so every rule they have in common is written once, here:
   ``str``, ``true`` is not an ``int``); ``null`` is accepted for every optional field and for
   a list or mapping field (read as empty). Lists become tuples.
 - **Nulls out**: an optional field that is ``None`` is left off the wire, except those in
-  :data:`KEEP_NULL`, which the seed or the official SDK send as ``null``.
+  :data:`KEEP_NULL`, which the seed or the official SDK send as ``null``. List and mapping
+  fields are always written, empty or not (the seed's reply shows ``"groups": []``).
 - **Flat requests**: ``chat.typing``, ``chat.message`` … are flat Python classes over a nested
   wire shape; private ``_*Wire`` classes describe the nesting (:data:`FLAT`) so that it is
   validated, and its fields named in errors, like any other class.
@@ -238,6 +239,7 @@ KEEP_NULL: Mapping[type[Any], frozenset[str]] = {
     VisitorConnect: frozenset({"id"}),  # §4: "id: null or a known visitor id"
     VisitorConnectReply: frozenset({"browser"}),  # §4: "browser: null or {...}"
     _VisitorTypingWire: frozenset({"text"}),  # the official SDK sends {is, text}
+    Typing: frozenset({"text"}),  # §4: chat.agent_typing {chatId, typing: {is, text}}
 }
 """Optional fields written as ``null`` when ``None``; all others are left off the wire."""
 
