@@ -128,7 +128,13 @@ class TranscriptFollower:
 
     def _who(self, entry: Mapping[str, Any]) -> str:
         if entry.get("by") == "visitor":
-            return self.visitor_names.get(str(entry.get("visitorId")), "visitor")
+            visitor_id = str(entry.get("visitorId"))
+            if visitor_id not in self.visitor_names:
+                # A visitor from a browser: its name (if it gave one) is in the sandbox.
+                for visitor in self._control.visitors()["visitors"]:
+                    if visitor.get("id") == visitor_id and visitor.get("name"):
+                        self.visitor_names[visitor_id] = str(visitor["name"])
+            return self.visitor_names.get(visitor_id, "visitor")
         if entry.get("by") == "agent":
             agent_id = str(entry.get("agentId"))
             return self._names.get(agent_id, agent_id)

@@ -170,7 +170,7 @@ async def test_follower_reports_only_new_entries_of_every_chat() -> None:
     lines = follower.poll()
     assert [line.format() for line in lines] == [
         "+2.5s — chat opened —",
-        "+2.5s visitor: after",
+        "+2.5s New: after",
         f"+2.5s — {config.human.nickname} joined the chat —",
         f"+2.5s — chat closed by {config.human.nickname} —",
     ]
