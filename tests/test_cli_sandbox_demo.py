@@ -157,7 +157,7 @@ def test_demo_plays_the_scenario_with_timings_and_exits_with_once(
     scenario = tmp_path / "quick.toml"
     scenario.write_text(
         'name = "quick"\n[visitor]\nname = "Eve"\n'
-        '[[steps]]\nsay = "Hi"\n[[steps]]\nwait_for_reply = 2\n'
+        '[[steps]]\nsay = "Hi"\n[[steps]]\nwait_for_reply = 20\n'
         '[[steps]]\ntyping = true\n[[steps]]\nsay = "Bye"\n',
         encoding="utf-8",
     )
