@@ -6,12 +6,16 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import click
 
 from agentbot.__about__ import __version__
-from agentbot.errors import ConfigError
+from agentbot.errors import AgentbotError, ConfigError
+
+if TYPE_CHECKING:
+    from agentbot.runtime.config import BotConfig
 
 
 @click.group()
@@ -139,3 +143,146 @@ def demo(
         )
 
     _run_until_interrupted(run)
+
+
+# -- the bot: run, check, plugins (the work lives in agentbot.runtime.launcher) -------------
+
+_config_option = click.option(
+    "-c",
+    "--config",
+    "config_path",
+    metavar="FILE",
+    default=None,
+    help="The bot.toml to read (default: ./bot.toml if present, else AGENTBOT_* variables only).",
+)
+
+
+def _load_bot_config(config_path: str | None) -> BotConfig:
+    """Read bot.toml (or the environment); a problem is one line on stderr and exit 1."""
+    import os
+
+    from agentbot.runtime.config import load_config
+
+    if config_path is None and os.path.isfile("bot.toml"):
+        config_path = "bot.toml"
+    try:
+        return load_config(config_path)
+    except AgentbotError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _configure_bot_logging(log_format: str, *, verbose: bool, secrets: tuple[str, ...]) -> None:
+    """INFO lines (DEBUG with -v) on stderr, as text or JSON, with the secrets redacted."""
+    from agentbot.runtime.logs import formatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter("json" if log_format == "json" else "text", secrets=secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def _leaf_error(exc: BaseException) -> AgentbotError | None:
+    """Find our error inside an exception group (anyio wraps what task groups raise)."""
+    if isinstance(exc, AgentbotError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _leaf_error(inner)
+            if found is not None:
+                return found
+    return None
+
+
+def _one_line(exc: AgentbotError) -> str:
+    from agentbot.errors import AuthFailure, ConnectionLost
+
+    if isinstance(exc, AuthFailure):
+        return f"login failed: {exc}"
+    if isinstance(exc, ConnectionLost):
+        return f"cannot reach the server: {exc}"
+    return str(exc)
+
+
+def _run_bot_command(fn: Callable[[], Awaitable[None]]) -> None:
+    """Run ``fn``; any agentbot error becomes one line on stderr and exit code 1."""
+    try:
+        anyio.run(fn)
+    except BaseException as exc:
+        found = _leaf_error(exc)
+        if found is None:
+            raise
+        raise click.ClickException(_one_line(found)) from None
+
+
+@main.command()
+@_config_option
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: readable lines; json: one JSON object per line.",
+)
+@_verbose_option
+def run(config_path: str | None, log_format: str, verbose: bool) -> None:
+    """Run the bot: log in, answer visitors through the plugins, stop cleanly on Ctrl-C/SIGTERM."""
+    from agentbot.runtime.bot import Bot
+    from agentbot.runtime.launcher import config_secrets, run_until_signalled
+
+    config = _load_bot_config(config_path)
+    _configure_bot_logging(log_format, verbose=verbose, secrets=config_secrets(config))
+    bot = Bot(config)
+    try:
+        bot.prepare()
+    except AgentbotError as exc:
+        raise click.ClickException(_one_line(exc)) from None
+
+    async def main_task() -> None:
+        await run_until_signalled(bot)
+
+    _run_bot_command(main_task)
+    if bot.closed_reason in ("logout", "auth_failure"):
+        raise click.ClickException(f"the server ended the session ({bot.closed_reason})")
+
+
+@main.command()
+@_config_option
+@click.option("--no-login", is_flag=True, help="Check config and plugins only; do not connect.")
+def check(config_path: str | None, no_login: bool) -> None:
+    """Validate bot.toml, load the plugins, try the login, and print what would run."""
+    from agentbot.runtime.bot import Bot
+    from agentbot.runtime.launcher import check_bot, config_secrets
+    from agentbot.runtime.storage import MEMORY, Storage
+
+    config = _load_bot_config(config_path)
+    _configure_bot_logging("text", verbose=False, secrets=config_secrets(config))
+    logging.getLogger().setLevel(logging.WARNING)
+    with Storage(MEMORY) as storage:  # checking must not create the bot's database
+        bot = Bot(config, storage=storage)
+
+        async def main_task() -> None:
+            await check_bot(bot, login=not no_login, echo=click.echo)
+
+        _run_bot_command(main_task)
+    click.echo("ok")
+
+
+@main.command()
+def plugins() -> None:
+    """List the installed plugins (the `agentbot` entry points) and the hooks they implement."""
+    from agentbot.runtime.launcher import installed_plugin_report
+
+    report = installed_plugin_report()
+    if not report:
+        click.echo("No plugins installed (entry-point group `agentbot`).")
+    for plugin in report:
+        origin = f" [{plugin.distribution}]" if plugin.distribution else ""
+        click.echo(f"{plugin.name}: {plugin.value}{origin}")
+        if plugin.error is not None:
+            click.echo(f"  cannot load: {plugin.error}")
+            continue
+        click.echo(f"  hooks: {', '.join(plugin.hooks) or 'none'}")
+        if plugin.unknown_hooks:
+            click.echo(f"  not agentbot hooks: {', '.join(plugin.unknown_hooks)}")
+    click.echo("Enable one with a [plugins.NAME] section in bot.toml.")

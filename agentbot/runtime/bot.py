@@ -188,7 +188,8 @@ class Bot:
         """Return ``plugin``'s key-value store (opening the database on first use)."""
         return self._open_storage().plugin_store(plugin)
 
-    def _make_client(self) -> AbstractAsyncContextManager[AgentClientLike]:
+    def make_client(self) -> AbstractAsyncContextManager[AgentClientLike]:
+        """Build (not enter) the client: entering it connects and logs in."""
         if self._connect is not None:
             return self._connect()
         from agentbot.client import AgentClient
@@ -221,7 +222,7 @@ class Bot:
         grace = self.config.runtime.shutdown_grace_seconds
         try:
             await self.host.call("on_start", self.handle_for)
-            async with self._make_client() as client:
+            async with self.make_client() as client:
                 self._client = client
                 self._set_session(client.session)
                 logger.info(

@@ -73,7 +73,7 @@ class VirtualClock:
         self.sleeps: list[float] = []
         self._heap: list[tuple[float, int, anyio.Event]] = []
         self._counter = itertools.count()
-        self._changed = anyio.Event()
+        self._changed: anyio.Event | None = None  # created in the event loop, on first use
 
     def now(self) -> float:
         """Return the virtual time."""
@@ -145,16 +145,18 @@ class VirtualClock:
     async def wait_sleepers(self, count: int = 1) -> None:
         """Wait (without moving time) until at least ``count`` tasks are sleeping."""
         while self.sleeper_count < count:
-            changed = self._changed
-            await changed.wait()
+            if self._changed is None:
+                self._changed = anyio.Event()
+            await self._changed.wait()
 
     def _discard_fired(self) -> None:
         self._heap = [entry for entry in self._heap if not entry[2].is_set()]
         heapq.heapify(self._heap)
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r}, sleepers={self.sleeper_count})"

@@ -34,11 +34,12 @@ class TokenBucket:
         self.burst = float(burst)
         self._clock = clock
         self._tokens = float(burst)
-        self._updated = clock.now()
+        self._updated: float | None = None  # read the clock on first use: it may need a loop
 
     def _refill(self) -> None:
         now = self._clock.now()
-        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        if self._updated is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
     def try_acquire_nowait(self) -> bool:

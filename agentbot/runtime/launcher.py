@@ -1,0 +1,180 @@
+"""What the ``agentbot run``/``check``/``plugins`` commands do, without argv or logging set-up.
+
+``cli.py`` parses arguments and configures logging; the work lives here so it is testable
+(and usable from an embedding program) without a subprocess.
+
+Shutdown on SIGINT/SIGTERM (:func:`run_until_signalled`): the first signal calls
+:meth:`Bot.stop` — stop reading events, cancel pending replies (each sends ``chat.typing``
+false), run ``on_stop``, close the client — and the process exits 0. If that takes longer
+than ``[runtime] shutdown_grace_seconds`` plus a small margin, or a second signal arrives,
+the bot is cancelled outright (cleanup that must reach the wire is shielded and time-limited,
+so typing false still goes out).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import logging
+import signal
+from collections.abc import Callable, Sequence
+
+import anyio
+import anyio.abc
+import attrs
+
+from agentbot.runtime.bot import Bot
+from agentbot.runtime.config import BotConfig
+from agentbot.runtime.plugins import ENTRY_POINT_GROUP, HOOK_NAMES
+
+__all__ = [
+    "FORCE_MARGIN_SECONDS",
+    "InstalledPlugin",
+    "check_bot",
+    "config_secrets",
+    "installed_plugin_report",
+    "run_until_signalled",
+]
+
+logger = logging.getLogger(__name__)
+
+FORCE_MARGIN_SECONDS = 0.3
+"""Time past the shutdown grace after which a signalled bot is cancelled outright."""
+
+_HOOK_PREFIXES = ("on_", "register_")
+
+
+async def run_until_signalled(
+    bot: Bot, *, signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM)
+) -> None:
+    """Run ``bot`` until it stops on its own or one of ``signals`` arrives; then shut down.
+
+    Must run in the main thread (signal handlers). Returns normally after a signal, so the
+    process exits 0.
+    """
+    force_after = bot.config.runtime.shutdown_grace_seconds + FORCE_MARGIN_SECONDS
+    async with anyio.create_task_group() as tg:
+
+        async def watch(*, task_status: anyio.abc.TaskStatus[None]) -> None:
+            with anyio.open_signal_receiver(*signals) as received:
+                task_status.started()
+                async for signum in received:
+                    logger.info("%s received: shutting down", signal.Signals(signum).name)
+                    bot.stop()
+                    break
+                # The bot is stopping; force it past the deadline or on a second signal.
+                with anyio.move_on_after(force_after):
+                    async for signum in received:
+                        logger.warning(
+                            "%s received again: stopping now", signal.Signals(signum).name
+                        )
+                        break
+            logger.warning("shutdown took too long; cancelling")
+            tg.cancel_scope.cancel()
+
+        await tg.start(watch)
+        await bot.run()
+        tg.cancel_scope.cancel()
+
+
+async def check_bot(bot: Bot, *, login: bool = True, echo: Callable[[str], None]) -> None:
+    """Validate config, load plugins and (optionally) try the login; describe what would run.
+
+    Each line of the description goes to ``echo`` as soon as it is known, so a failing login
+    still shows what was checked before it. Raises what :meth:`Bot.prepare` and the login
+    raise (``ConfigError``, ``PluginError``, ``AuthFailure``, ``ConnectionLost``).
+    """
+    config = bot.config
+    plugins = bot.prepare()
+    settings = config.smartsupp
+    lines = [
+        f"config: {config.source}",
+        f"server: {settings.url} (Engine.IO {settings.eio}), agent {settings.agent_id}, "
+        f"key {'set' if settings.key else 'missing'}, "
+        f"auth token {'set' if settings.auth_token else 'not set'}",
+        f"track_visitors: {str(bot.track_visitors).lower()}",
+        f"pacing: speed factor (time_scale) {config.pacing.time_scale:g}, "
+        f"{config.pacing.min_seconds:g}-{config.pacing.max_seconds:g} s per message",
+        f"storage: {config.resolved_storage_path()}",
+        f"plugins ({len(plugins)}):",
+    ]
+    if not plugins:
+        lines.append("  none: add a [plugins.NAME] section to bot.toml (see `agentbot plugins`)")
+    for plugin in plugins:
+        lines.append(f"  {plugin.rank + 1}. {plugin.name} ({plugin.source})")
+        lines.append(f"     hooks: {', '.join(plugin.hooks) or 'none'}")
+        if plugin.config is not None:
+            lines.append(f"     config: {_describe_config(plugin.config)}")
+    for line in lines:
+        echo(line)
+    if login:
+        async with bot.make_client() as client:
+            session = client.session
+            agents = tuple(session.account.agents)
+            online = sum(1 for agent in agents if agent.status == "online")
+            name = session.agent.nickname or session.agent.fullname or session.agent.id
+            echo(
+                f"login: ok as agent {session.agent.id} ({name}); account has "
+                f"{len(agents)} agent(s), {online} online, {len(session.account.groups)} group(s)"
+            )
+    else:
+        echo("login: skipped")
+
+
+def _describe_config(config: object) -> str:
+    # attrs' repr already hides repr=False (secret) fields.
+    return repr(config) if attrs.has(type(config)) else type(config).__name__
+
+
+@attrs.frozen
+class InstalledPlugin:
+    """One entry in the ``agentbot`` entry-point group, for ``agentbot plugins``."""
+
+    name: str
+    value: str
+    distribution: str | None
+    hooks: tuple[str, ...] = ()
+    unknown_hooks: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def installed_plugin_report() -> list[InstalledPlugin]:
+    """Load every installed plugin (without running it) and list the hooks it implements."""
+    report = []
+    entry_points = sorted(
+        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name
+    )
+    for entry_point in entry_points:
+        distribution = entry_point.dist.name if entry_point.dist is not None else None
+        try:
+            obj = entry_point.load()
+        except Exception as exc:
+            report.append(
+                InstalledPlugin(
+                    name=entry_point.name,
+                    value=entry_point.value,
+                    distribution=distribution,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            )
+            continue
+        names = [
+            name
+            for name in dir(obj)
+            if name.startswith(_HOOK_PREFIXES) and inspect.isroutine(getattr(obj, name, None))
+        ]
+        report.append(
+            InstalledPlugin(
+                name=entry_point.name,
+                value=entry_point.value,
+                distribution=distribution,
+                hooks=tuple(name for name in HOOK_NAMES if name in names),
+                unknown_hooks=tuple(name for name in names if name not in HOOK_NAMES),
+            )
+        )
+    return report
+
+
+def config_secrets(config: BotConfig) -> tuple[str, ...]:
+    """Return the secret values a log formatter must redact."""
+    return tuple(s for s in (config.smartsupp.key, config.smartsupp.auth_token) if s)

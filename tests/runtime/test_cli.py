@@ -1,0 +1,153 @@
+"""`agentbot run/check/plugins` in-process, log formatting, and shutdown on a signal."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import textwrap
+from pathlib import Path
+
+import anyio
+import pytest
+from click.testing import CliRunner
+
+from agentbot import Reply, hookimpl
+from agentbot.cli import main
+from agentbot.runtime.bot import Bot
+from agentbot.runtime.clock import VirtualClock
+from agentbot.runtime.launcher import run_until_signalled
+from agentbot.runtime.logs import Redactor, formatter
+from agentbot.runtime.storage import MEMORY, Storage
+
+from .conftest import make_config
+from .fakes import FakeClient, visitor_message
+
+KEY = "d57ad424c173ea4541bef97b766c168a83042788"
+TOKEN = "6d267d6cd580a4c01afbb2f0b565ab7d"
+
+
+def write_bot(tmp_path: Path, extra: str = "") -> Path:
+    (tmp_path / "hello.py").write_text(
+        textwrap.dedent(
+            """
+            import agentbot
+
+            @agentbot.hookimpl
+            def on_visitor_message(text):
+                return agentbot.Reply("hello!")
+            """
+        ),
+        encoding="utf-8",
+    )
+    path = tmp_path / "bot.toml"
+    path.write_text(
+        f'[smartsupp]\nagent_id = "bot-1"\nkey = "{KEY}"\nauth_token = "{TOKEN}"\n'
+        f'[plugins.hello]\npath = "hello.py"\n{extra}',
+        encoding="utf-8",
+    )
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env={"AGENTBOT_KEY": ""})
+    return result.exit_code, result.output
+
+
+def test_check_without_login_prints_what_would_run(tmp_path: Path) -> None:
+    code, output = invoke("check", "-c", str(write_bot(tmp_path)), "--no-login")
+    assert code == 0, output
+    assert "plugins (1):" in output
+    assert "1. hello (file " in output
+    assert "hooks: on_visitor_message" in output
+    assert "login: skipped" in output
+    assert KEY not in output
+    assert TOKEN not in output
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "[pacing]\ntime_scael = 0.1\n",
+            "[pacing] time_scael: unknown key (did you mean 'time_scale'?)",
+        ),
+        ("[plugins.helo]\n", "no installed plugin named 'helo'"),
+        ("[runtime]\nhuman_first = 'yes'\n", "[runtime] human_first: expected a boolean"),
+    ],
+)
+def test_config_mistakes_are_one_line_and_exit_1(tmp_path: Path, extra: str, expected: str) -> None:
+    code, output = invoke("check", "-c", str(write_bot(tmp_path, extra)), "--no-login")
+    assert code == 1
+    assert expected in output
+    assert "Traceback" not in output
+    assert len(output.strip().splitlines()) == 1
+
+
+def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
+    code, output = invoke("run", "-c", str(tmp_path / "nope.toml"))
+    assert code == 1
+    assert output.strip() == f"Error: {tmp_path / 'nope.toml'}: no such file"
+
+
+def test_plugins_command_lists_installed_plugins() -> None:
+    code, output = invoke("plugins")
+    assert code == 0
+    assert "[plugins.NAME]" in output
+
+
+def test_redactor_masks_every_secret_longest_first() -> None:
+    redact = Redactor([KEY, TOKEN, None, "ab"])  # too-short values are not secrets
+    assert redact(f"key={KEY} token={TOKEN} ab") == "key=*** token=*** ab"
+
+
+def test_text_and_json_formatters_redact_messages_and_tracebacks() -> None:
+    try:
+        raise ValueError(f"bad key {KEY}")
+    except ValueError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord(
+        "agentbot.x", logging.ERROR, __file__, 1, "login %s", (KEY,), exc_info
+    )
+    record.chat_id = "c1"
+    text = formatter("text", secrets=[KEY]).format(record)
+    assert KEY not in text
+    assert "login ***" in text
+    assert "ValueError: bad key ***" in text
+    line = formatter("json", secrets=[KEY]).format(record)
+    entry = json.loads(line)
+    assert entry["message"] == "login ***"
+    assert entry["level"] == "error"
+    assert entry["logger"] == "agentbot.x"
+    assert entry["chat_id"] == "c1"
+    assert "bad key ***" in entry["exception"]
+    assert KEY not in line
+
+
+class Echo:
+    @hookimpl
+    def on_visitor_message(self, text: str) -> Reply:
+        return Reply(f"echo: {text}")
+
+
+async def test_sigterm_mid_typing_sends_typing_false_and_returns() -> None:
+    client = FakeClient()
+    clock = VirtualClock()
+    with Storage(MEMORY) as storage:
+        bot = Bot(
+            make_config(),
+            plugins=[("echo", Echo())],
+            connect=client.factory(),
+            clock=clock,
+            storage=storage,
+            entry_points={},
+        )
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_until_signalled, bot)
+            await client.feed(visitor_message("c1", "hi"))
+            await clock.wait_sleepers(1)  # typing: the signal receiver is installed by now
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert client.calls == [("typing", "c1", True), ("typing", "c1", False)]
+    assert client.closed
