@@ -46,9 +46,17 @@ EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
 """The shared, read-only empty mapping every ``extra`` (and other mapping field) defaults to."""
 
 
+def _repr_mapping(value: Mapping[str, Any]) -> str:
+    return repr(dict(value))  # ``{}``, not ``mappingproxy({})``
+
+
 def extra_field() -> Any:
-    """Declare the ``extra`` field: unknown wire fields, empty by default, no allocation."""
-    return attrs.field(default=EMPTY_MAPPING)
+    """Declare the ``extra`` field: unknown wire fields, empty by default, no allocation.
+
+    Left out of the hash (a mapping is unhashable), so a model whose other fields are
+    hashable can still go in a set.
+    """
+    return attrs.field(default=EMPTY_MAPPING, hash=False, repr=_repr_mapping)
 
 
 def parse_timestamp(value: str) -> datetime.datetime:
