@@ -17,6 +17,7 @@ from agentbot.sandbox.config import SandboxConfig
 from agentbot.sandbox.connections import CloseCode, Side
 from agentbot.sandbox.control import SandboxControl, control_routes
 from agentbot.sandbox.hub import Sandbox
+from agentbot.sandbox.pages import page_routes
 
 __all__ = ["SOCKET_PATHS", "create_app"]
 
@@ -32,15 +33,20 @@ _TRANSPORT_UNKNOWN = {"code": 0, "message": "Transport unknown"}
 
 
 def create_app(
-    config: SandboxConfig | None = None, *, routes: Sequence[BaseRoute] = ()
+    config: SandboxConfig | None = None,
+    *,
+    routes: Sequence[BaseRoute] = (),
+    pages: bool = True,
 ) -> Starlette:
     """Return the sandbox ASGI app for ``config`` (default: :class:`SandboxConfig`).
 
-    ``routes`` are appended after the sandbox's own (``/socket``, ``/api/...``), e.g. the
-    chat page and static files. The live :class:`Sandbox` is ``app.state.sandbox`` and its
-    Python control API ``app.state.control``.
+    The sandbox's own routes (``/socket``, ``/api/...``) come first, then the chat page at
+    ``/`` and the agent console at ``/console`` (unless ``pages=False``), then ``routes``.
+    The live :class:`Sandbox` is ``app.state.sandbox`` and its Python control API
+    ``app.state.control``.
     """
-    sandbox = Sandbox(config or SandboxConfig())
+    config = config or SandboxConfig()
+    sandbox = Sandbox(config)
     control = SandboxControl(sandbox)
 
     async def socket_endpoint(websocket: WebSocket) -> None:
@@ -68,6 +74,8 @@ def create_app(
         own_routes.append(WebSocketRoute(path, socket_endpoint))
         own_routes.append(Route(path, polling_refused, methods=["GET", "POST"]))
     own_routes.extend(control_routes(control))
+    if pages:
+        own_routes.extend(page_routes(config))
     app = Starlette(routes=[*own_routes, *routes])
     app.state.sandbox = sandbox
     app.state.control = control

@@ -8,7 +8,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from .rawclient import control_of, raw_socket
+from agentbot.sandbox import create_app
+
+from .rawclient import control_of, in_process, raw_socket
 
 
 async def post(client: httpx.AsyncClient, path: str, body: object = None) -> dict:  # type: ignore[type-arg]
@@ -260,3 +262,14 @@ async def test_reset_forgets_everything_and_drops_sockets(client: httpx.AsyncCli
     assert (await client.get("/api/chats")).json()["chats"] == []
     assert (await client.get("/api/visitors")).json()["visitors"] == []
     assert (await client.get("/api/connections")).json()["connections"] == []
+
+
+async def test_chat_page_and_console_are_served_by_default(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/")).status_code == 200
+    assert (await client.get("/console")).status_code == 200
+
+
+async def test_pages_can_be_left_out() -> None:
+    async with in_process(create_app(pages=False)) as http:
+        assert (await http.get("/")).status_code == 404
+        assert (await http.get("/api/health")).status_code == 200
