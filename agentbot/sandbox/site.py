@@ -13,7 +13,6 @@ from starlette.applications import Starlette
 
 from agentbot.sandbox.app import create_app
 from agentbot.sandbox.config import SandboxConfig
-from agentbot.sandbox.pages import page_routes
 
 __all__ = ["SiteUrls", "build_site", "describe_site"]
 
@@ -23,7 +22,7 @@ _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "[::]": "[::1]"}
 
 def build_site(config: SandboxConfig) -> Starlette:
     """Return the sandbox app with the chat page at ``/`` and the console at ``/console``."""
-    return create_app(config, routes=page_routes(config))
+    return create_app(config, pages=True)
 
 
 @attrs.frozen(kw_only=True)

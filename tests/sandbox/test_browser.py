@@ -19,7 +19,6 @@ import socketio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from agentbot.sandbox import SandboxConfig, SandboxControl, create_app, running_server
-from agentbot.sandbox.pages import page_routes
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -59,7 +58,7 @@ async def browser() -> AsyncIterator[Browser]:
 @pytest.fixture
 async def sandbox_site() -> AsyncIterator[tuple[str, SandboxControl, SandboxConfig]]:
     config = SandboxConfig()
-    app = create_app(config, routes=page_routes(config))
+    app = create_app(config)  # the chat page and the console are served by default
     async with running_server(app) as base_url:
         yield base_url, app.state.control, config
 
