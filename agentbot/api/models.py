@@ -39,6 +39,7 @@ __all__ = [
     "Rating",
     "Typing",
     "Visitor",
+    "extra_field",
     "parse_timestamp",
 ]
 
