@@ -15,7 +15,8 @@ from agentbot.errors import LocalProtocolError
 from agentbot.protocol import ProtocolVersion
 from agentbot.sandbox.config import SandboxConfig
 from agentbot.sandbox.connections import CloseCode, Side
-from agentbot.sandbox.control import SandboxControl, control_routes
+from agentbot.sandbox.control import SandboxControl
+from agentbot.sandbox.http_api import control_routes
 from agentbot.sandbox.hub import Sandbox
 from agentbot.sandbox.pages import page_routes
 
