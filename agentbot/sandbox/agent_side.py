@@ -80,7 +80,6 @@ def _connect(hub: Sandbox, conn: SandboxConnection, request: AgentConnect) -> di
     if agent is None or request.key != hub.config.account_key or token != agent.auth_token:
         logger.info("connection %s: agent.connect refused for agent %r", conn.id, request.id)
         raise AuthFailure(AUTH_FAILURE_MESSAGE, type="auth_failure", event="agent.connect")
-    was_online = hub.account_status() == "online"
     conn.agent_id = agent.id
     conn.authenticated = True
     conn.logged_out = False
@@ -89,8 +88,7 @@ def _connect(hub: Sandbox, conn: SandboxConnection, request: AgentConnect) -> di
     if agent.id in hub.faults.silent_agents:
         conn.set_heartbeat_stopped(True)
     logger.info("connection %s: agent %s logged in", conn.id, agent.id)
-    if not was_online:
-        hub.agent_presence_changed()
+    hub.agent_presence_changed()
     config = hub.config
     return {
         "serverVersion": config.server_version,

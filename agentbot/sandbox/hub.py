@@ -41,6 +41,7 @@ class Sandbox:
         self.connections: dict[str, SandboxConnection] = {}
         self._conn_ids = itertools.count(1)
         self._changed: anyio.Event | None = None
+        self._announced_status = "offline"
 
     # -- change notification ------------------------------------------------------------
 
@@ -117,6 +118,9 @@ class Sandbox:
     def agent_presence_changed(self) -> None:
         """Tell visitors when the account as a whole goes online or offline."""
         status = self.account_status()
+        if status == self._announced_status:
+            return
+        self._announced_status = status
         for conn in self.open_connections("visitor"):
             if conn.authenticated:
                 conn.emit("account.updated", {"status": status})

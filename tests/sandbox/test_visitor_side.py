@@ -117,3 +117,17 @@ async def test_account_status_follows_agents(client: httpx.AsyncClient) -> None:
             await agent.login()
             assert await visitor.event() == ("account.updated", {"status": "online"})
         assert await visitor.event() == ("account.updated", {"status": "offline"})
+
+
+async def test_account_status_is_announced_only_when_it_changes(
+    client: httpx.AsyncClient,
+) -> None:
+    async with raw_socket(client) as visitor:
+        await visitor.visitor_login()
+        async with raw_socket(client) as bot, raw_socket(client) as human:
+            await bot.login()
+            assert await visitor.event() == ("account.updated", {"status": "online"})
+            await human.login(agent_id="human-1", token="human-token")
+            await human.request("agent.logout", {})  # the bot is still online: no news
+            await bot.request("agent.logout", {})
+            assert await visitor.event() == ("account.updated", {"status": "offline"})
