@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from agentbot.errors import ProtocolError, safe_snippet
 from agentbot.protocol import (
     Closed,
+    ConnectionState,
     ConnectRequested,
     Disconnected,
     Event,
@@ -277,7 +278,14 @@ class SandboxConnection:
                 self._record_request(event)
                 self.hub.handle_request(self, event.name, event.args, event.ack_id)
             elif isinstance(event, ConnectRequested):
-                self.protocol.accept(event.namespace)
+                # One namespace per connection: only "/" before it is connected is accepted.
+                if event.namespace == "/" and self.protocol.state is ConnectionState.OPEN:
+                    self.protocol.accept(event.namespace)
+                else:
+                    self.protocol.refuse(
+                        f"namespace {event.namespace!r} is not served here",
+                        namespace=event.namespace,
+                    )
                 self._flush()
             elif isinstance(event, Disconnected):
                 self.close("client disconnected the namespace")

@@ -284,3 +284,14 @@ async def test_two_backends_run_concurrent_connections(client: httpx.AsyncClient
     async with anyio.create_task_group() as tg:
         for _ in range(5):
             tg.start_soon(login_once)
+
+
+async def test_a_second_namespace_is_refused_and_the_first_stays_up(
+    client: httpx.AsyncClient,
+) -> None:
+    async with raw_socket(client, eio=4) as raw:
+        await raw.send("40/admin,")
+        assert await raw.recv() == '44/admin,{"message":"namespace \'/admin\' is not served here"}'
+        await raw.send('420["agent.connect",{"version":5}]')
+        reply = await raw.recv()
+        assert reply.startswith("430[")
