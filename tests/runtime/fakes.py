@@ -204,9 +204,11 @@ class FakeClient:
         ]
 
     async def wait_for(self, predicate: Callable[[list[tuple[Any, ...]]], bool]) -> None:
-        while not predicate(self.calls):
-            changed = self.changed
-            await changed.wait()
+        """Wait until ``predicate(calls)`` holds (bounded, so a broken bot fails fast)."""
+        with anyio.fail_after(10):
+            while not predicate(self.calls):
+                changed = self.changed
+                await changed.wait()
 
     async def wait_calls(self, count: int) -> None:
         await self.wait_for(lambda calls: len(calls) >= count)
