@@ -135,6 +135,7 @@ class SandboxConnection:
         self._send_stream: MemoryObjectSendStream[_Outgoing] | None = None
         self._finished: anyio.Event | None = None
         self._wake: anyio.Event | None = None
+        self._timer_deadline: float | None = None  # what the timer sleeps until (None: forever)
         self._task_group: TaskGroup | None = None
         self._close_code = CloseCode.NORMAL
         self._close_reason = ""
@@ -291,11 +292,12 @@ class SandboxConnection:
                 self.close("client disconnected the namespace")
             elif isinstance(event, Closed):
                 self._finish(CloseCode.NORMAL, f"closed: {event.reason}")
-        self._wake_timer()
+        self._wake_timer_if_sooner()
 
     async def _timer_loop(self) -> None:
         while self.is_open:
             deadline = None if self.heartbeat_stopped else self.protocol.next_deadline()
+            self._timer_deadline = deadline
             self._wake = anyio.Event()
             delay = math.inf if deadline is None else max(0.0, deadline - self._clock())
             with anyio.move_on_after(delay):
@@ -312,15 +314,28 @@ class SandboxConnection:
     async def _send_loop(
         self, websocket: WebSocket, receive_stream: MemoryObjectReceiveStream[_Outgoing]
     ) -> None:
-        async for item in receive_stream:
-            if isinstance(item, _CloseAfterFlush):
-                self._finish(item.code, item.reason)
-                return
-            try:
-                await websocket.send_text(item)
-            except (OSError, RuntimeError, WebSocketDisconnect):
-                self._finish(CloseCode.GOING_AWAY, "client went away")
-                return
+        # Send everything already queued before waiting again. anyio's receive() yields to
+        # the event loop once per item, so one frame per pass would let a connection fed by
+        # many others (an agent hearing every visitor) fall behind a burst and be closed as a
+        # slow consumer although its client keeps up. The socket's own flow control still
+        # applies: send_text waits while the transport is paused.
+        async for first in receive_stream:
+            item: _Outgoing = first
+            while True:
+                if isinstance(item, _CloseAfterFlush):
+                    self._finish(item.code, item.reason)
+                    return
+                try:
+                    await websocket.send_text(item)
+                except (OSError, RuntimeError, WebSocketDisconnect):
+                    self._finish(CloseCode.GOING_AWAY, "client went away")
+                    return
+                try:
+                    item = receive_stream.receive_nowait()
+                except anyio.WouldBlock:
+                    break
+                except (anyio.EndOfStream, anyio.ClosedResourceError):
+                    return
 
     async def _delayed_reply(self, delay_seconds: float, ack_id: int, args: list[Any]) -> None:
         await anyio.sleep(delay_seconds)
@@ -378,6 +393,18 @@ class SandboxConnection:
     def _wake_timer(self) -> None:
         if self._wake is not None:
             self._wake.set()
+
+    def _wake_timer_if_sooner(self) -> None:
+        # A received frame only ever pushes the heartbeat deadline later (a ping, a pong): the
+        # timer then wakes at its old deadline, finds nothing due and sleeps on. Waking it for
+        # every frame cost a task switch and a cancel scope per message under load.
+        if self.heartbeat_stopped:
+            return
+        deadline = self.protocol.next_deadline()
+        if deadline is not None and (
+            self._timer_deadline is None or deadline < self._timer_deadline
+        ):
+            self._wake_timer()
 
     def _record(self, direction: Literal["in", "out"], text: str) -> None:
         self.frames.append(

@@ -39,6 +39,11 @@ class Sandbox:
         self.state = AccountState(config)
         self.faults = Faults()
         self.connections: dict[str, SandboxConnection] = {}
+        # Indexes of the open connections only: fan-out costs what it delivers, not a scan of
+        # every connection ever opened (closed ones stay in `connections` for the control API).
+        self._open: dict[str, SandboxConnection] = {}
+        self._open_agents: dict[str, SandboxConnection] = {}
+        self._visitor_tabs: dict[str, dict[str, SandboxConnection]] = {}
         self._conn_ids = itertools.count(1)
         self._changed: anyio.Event | None = None
         self._announced_status = "offline"
@@ -74,12 +79,35 @@ class Sandbox:
             self, conn_id=f"c{next(self._conn_ids)}", version=version, side=side
         )
         self.connections[conn.id] = conn
+        self._open[conn.id] = conn
+        if side == "agent":
+            self._open_agents[conn.id] = conn
         self.notify()
         return conn
+
+    def attach_visitor(self, conn: SandboxConnection, visitor_id: str) -> None:
+        """Bind a visitor connection to its visitor (on ``visitor.connect``)."""
+        if conn.visitor_id is not None and conn.visitor_id != visitor_id:
+            self._forget_tab(conn)
+        conn.visitor_id = visitor_id
+        if conn.is_open:
+            self._visitor_tabs.setdefault(visitor_id, {})[conn.id] = conn
+
+    def _forget_tab(self, conn: SandboxConnection) -> None:
+        if conn.visitor_id is None:
+            return
+        tabs = self._visitor_tabs.get(conn.visitor_id)
+        if tabs is not None:
+            tabs.pop(conn.id, None)
+            if not tabs:
+                del self._visitor_tabs[conn.visitor_id]
 
     def connection_closed(self, conn: SandboxConnection) -> None:
         """Called once when a connection ends, for presence events."""
         logger.info("connection %s closed: %s", conn.id, conn.close_reason)
+        self._open.pop(conn.id, None)
+        self._open_agents.pop(conn.id, None)
+        self._forget_tab(conn)
         if conn.side == "visitor" and conn.visitor_id is not None:
             visitor = self.state.visitors.get(conn.visitor_id)
             if visitor is not None and not any(self.visitor_connections(visitor.id)):
@@ -90,20 +118,20 @@ class Sandbox:
 
     def open_connections(self, side: Side | None = None) -> Iterator[SandboxConnection]:
         """Open connections, in the order they were opened."""
-        for conn in list(self.connections.values()):
+        for conn in list(self._open.values()):
             if conn.is_open and (side is None or conn.side == side):
                 yield conn
 
     def agent_connections(self) -> Iterator[SandboxConnection]:
         """Open, authenticated agent connections: the ones that receive events."""
-        for conn in self.open_connections("agent"):
-            if conn.authenticated and not conn.logged_out:
+        for conn in list(self._open_agents.values()):
+            if conn.is_open and conn.authenticated and not conn.logged_out:
                 yield conn
 
     def visitor_connections(self, visitor_id: str) -> Iterator[SandboxConnection]:
         """Open connections of one visitor (a visitor may have several tabs)."""
-        for conn in self.open_connections("visitor"):
-            if conn.authenticated and conn.visitor_id == visitor_id:
+        for conn in list(self._visitor_tabs.get(visitor_id, {}).values()):
+            if conn.is_open and conn.authenticated and conn.visitor_id == visitor_id:
                 yield conn
 
     def agent_status(self, agent_id: str) -> str:
@@ -147,6 +175,7 @@ class Sandbox:
         if conn.side is None:
             if name == "agent.connect":
                 conn.side = "agent"
+                self._open_agents[conn.id] = conn
             elif name == "visitor.connect":
                 conn.side = "visitor"
         try:
@@ -423,6 +452,9 @@ class Sandbox:
         """Drop every socket and forget all visitors, chats, recordings and faults."""
         self.drop(list(self.open_connections()))
         self.connections.clear()
+        self._open.clear()
+        self._open_agents.clear()
+        self._visitor_tabs.clear()
         self.state.reset()
         self.faults.clear()
         self.notify()

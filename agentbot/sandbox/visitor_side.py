@@ -150,7 +150,7 @@ def _connect(hub: Sandbox, conn: SandboxConnection, request: VisitorConnect) -> 
         visitor = known
         hub.state.update_visitor(visitor, values)
     first_tab = not any(hub.visitor_connections(visitor.id))
-    conn.visitor_id = visitor.id
+    hub.attach_visitor(conn, visitor.id)
     conn.authenticated = True
     logger.info("connection %s: visitor %s connected", conn.id, visitor.id)
     if first_tab:
