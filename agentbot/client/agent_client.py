@@ -657,6 +657,8 @@ class AgentClient:
         try:
             while True:
                 texts = await link.ws.receive_texts()
+                if conn.state is ConnectionState.CLOSED:
+                    return  # we said goodbye (close()); what still arrives is moot
                 now = anyio.current_time()
                 for text in texts:
                     for event in conn.receive_text(text, now):
