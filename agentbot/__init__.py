@@ -7,6 +7,7 @@ tests); everything else is internal.
 from __future__ import annotations
 
 from agentbot.__about__ import __version__
+from agentbot.api import Agent, Chat, Message, Rating, ServerEvent, Visitor
 from agentbot.errors import (
     AgentbotError,
     ApiError,
@@ -27,21 +28,27 @@ from agentbot.runtime.hookspecs import hookimpl
 from agentbot.runtime.replies import Reply
 
 __all__ = [
+    "Agent",
     "AgentbotError",
     "ApiError",
     "AuthFailure",
+    "Chat",
     "ConfigError",
     "ConnectionLost",
     "DecodeError",
     "LocalProtocolError",
+    "Message",
     "NotAuthenticated",
     "NotFound",
     "PluginBot",
     "PluginError",
     "ProtocolError",
+    "Rating",
     "RemoteProtocolError",
     "Reply",
     "RequestTimeout",
+    "ServerEvent",
+    "Visitor",
     "__version__",
     "hookimpl",
 ]
