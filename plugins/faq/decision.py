@@ -1,0 +1,68 @@
+"""Turn ranked matches into what the bot does: answer, ask "did you mean…?", or stay silent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import attrs
+
+from .matcher import Match
+
+__all__ = [
+    "DEFAULT_CLARIFY_THRESHOLD",
+    "DEFAULT_MARGIN",
+    "DEFAULT_THRESHOLD",
+    "Decision",
+    "decide",
+]
+
+DEFAULT_THRESHOLD = 0.52
+"""Best score at or above which the bot answers (measured on tests/data/faq_eval)."""
+
+DEFAULT_CLARIFY_THRESHOLD = 0.40
+"""Best score at or above which, below the threshold, the bot asks "did you mean…?"."""
+
+DEFAULT_MARGIN = 0.03
+"""If the runner-up is this close to the best, the bot asks instead of guessing."""
+
+Kind = Literal["answer", "clarify", "silent"]
+
+
+@attrs.frozen
+class Decision:
+    """What to do with a question: the kind, and the matches it is based on (best first)."""
+
+    kind: Kind
+    matches: tuple[Match, ...] = ()
+
+    @property
+    def best(self) -> Match | None:
+        """The best match, if any."""
+        return self.matches[0] if self.matches else None
+
+
+def decide(
+    matches: Sequence[Match],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    clarify_threshold: float | None = DEFAULT_CLARIFY_THRESHOLD,
+    margin: float = DEFAULT_MARGIN,
+) -> Decision:
+    """Decide from ``matches`` (best first).
+
+    Answer when the best score reaches ``threshold`` and no other entry is within ``margin``
+    of it; clarify when the best reaches ``clarify_threshold`` (None: never clarify) or when
+    two entries tie above the threshold; otherwise stay silent.
+    """
+    ranked = tuple(matches)
+    if not ranked:
+        return Decision("silent")
+    best = ranked[0].score
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    if best >= threshold and best - runner_up >= margin:
+        return Decision("answer", ranked)
+    can_clarify = clarify_threshold is not None
+    if can_clarify and (best >= threshold or best >= (clarify_threshold or 0.0)):
+        return Decision("clarify", ranked)
+    return Decision("silent", ranked)

@@ -1,0 +1,271 @@
+"""Find the FAQ entries that answer a visitor's question, with a confidence between 0 and 1.
+
+Three methods, measured on tests/data/faq_eval (see docs/plugins.md, "How matching was
+chosen"); ``blend`` is the default:
+
+``bm25``
+    Okapi BM25 over an inverted index of each entry's normalised terms (question,
+    alternatives, and the answer at a lower weight), with typo tolerance: a query word the
+    index does not know is replaced by the closest known words (rapidfuzz Levenshtein, same
+    first letter, at most two edits). The confidence is the *idf-weighted coverage* of the
+    query: the share of the question's information (rare words count more) that the entry
+    contains. A question about things the FAQ never mentions ("do you sell cars?") keeps a
+    low coverage however well its common words ("sell") match.
+``fuzzy``
+    rapidfuzz's ``token_set_ratio`` between the normalised question and every phrasing of
+    every entry. Robust to word order and typos, but blind to which words matter, and it
+    compares against every phrasing, so it is slow on large FAQs.
+``blend``
+    BM25 picks the candidates (fast, via the index), then each candidate's confidence is
+    ``BLEND_WEIGHT`` × its BM25 coverage + the rest × the best ``token_set_ratio`` against its
+    phrasings. Coverage keeps off-topic questions quiet; the fuzzy ratio rewards a question
+    that reads like one of the entry's phrasings.
+
+The index is immutable: build a new one when the FAQ file changes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Literal
+
+import attrs
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from .entries import FaqEntry
+from .text import fold, terms
+
+__all__ = ["BLEND_WEIGHT", "METHOD_THRESHOLDS", "FaqIndex", "Match", "Method"]
+
+Method = Literal["blend", "bm25", "fuzzy"]
+
+BLEND_WEIGHT = 0.5
+"""Share of BM25 coverage in the ``blend`` confidence (the rest is the fuzzy ratio)."""
+
+METHOD_THRESHOLDS: dict[str, tuple[float, float]] = {
+    "blend": (0.52, 0.40),
+    "bm25": (0.48, 0.36),
+    "fuzzy": (0.76, 0.64),
+}
+"""Per method: (answer threshold, clarify threshold), measured on tests/data/faq_eval."""
+
+ANSWER_WEIGHT = 0.3
+"""How much a word counts when it appears only in an entry's answer, not in its questions."""
+
+CANDIDATES = 12
+"""How many BM25 candidates the blend re-scores."""
+
+OTHER_LANGUAGE_FACTOR = 0.85
+"""Confidence multiplier for entries in another language than the visitor's (when known)."""
+
+MAX_POSTINGS = 1500
+"""How many postings a question may walk for its first estimate (rarest words first)."""
+
+RESCORE = 48
+"""How many of the best first estimates are scored exactly."""
+
+_K1 = 1.2
+_B = 0.75
+_TYPO_MIN_LENGTH = 4
+_TYPO_MAX_EDITS = 2
+_TYPO_WEIGHT = 0.8
+
+
+@attrs.frozen
+class Match:
+    """One entry that may answer the question, and how sure the matcher is (0-1)."""
+
+    entry: FaqEntry
+    score: float
+
+
+class FaqIndex:
+    """An inverted index over FAQ entries; :meth:`search` ranks them for a question."""
+
+    def __init__(self, entries: Sequence[FaqEntry], *, method: Method = "blend") -> None:
+        self.entries = tuple(entries)
+        self.method: Method = method
+        postings: dict[str, dict[int, float]] = {}
+        self._forward: list[dict[str, float]] = []  # per entry: term -> weight
+        self._phrasings: list[list[str]] = []  # per entry: normalised phrasings (fuzzy)
+        lengths: list[float] = []
+        for index, entry in enumerate(self.entries):
+            lang = entry.lang
+            counts: dict[str, float] = {}
+            normalised = []
+            for phrasing in entry.phrasings:
+                found = terms(phrasing, lang)
+                normalised.append(" ".join(found))
+                for word in set(found):
+                    counts[word] = counts.get(word, 0.0) + 1.0
+            for word in terms(entry.answer, lang):
+                counts.setdefault(word, ANSWER_WEIGHT)
+            for word, weight in counts.items():
+                posting = postings.get(word)
+                if posting is None:
+                    postings[word] = {index: weight}
+                else:
+                    posting[index] = weight
+            self._forward.append(counts)
+            lengths.append(sum(counts.values()))
+            self._phrasings.append(normalised)
+        self._postings = postings
+        count = max(len(self.entries), 1)
+        self._lengths = lengths
+        self._average_length = (sum(lengths) / count) or 1.0
+        self._idf = {
+            word: math.log(1.0 + (count - len(posting) + 0.5) / (len(posting) + 0.5))
+            for word, posting in self._postings.items()
+        }
+        self._max_idf = math.log(1.0 + (count + 0.5) / 0.5)
+        self._by_initial: dict[str, list[str]] = defaultdict(list)
+        for word in self._postings:
+            self._by_initial[word[0]].append(word)
+        self._expand = lru_cache(maxsize=8192)(self._expand_uncached)
+        self._flat: tuple[list[str], list[int]] | None = None  # built on first fuzzy search
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def search(self, text: str, *, lang: str | None = None, limit: int = 3) -> list[Match]:
+        """Return up to ``limit`` entries for ``text``, best first, each with a 0-1 score.
+
+        ``lang`` is the visitor's language if known: its stop words are used, and entries in
+        other languages are ranked a little lower (they still match: a Czech visitor may
+        well ask in English).
+        """
+        query = terms(text, lang)
+        if not query or not self.entries:
+            return []
+        if self.method == "fuzzy":
+            scored = self._fuzzy_all(" ".join(query))
+        else:
+            coverage, bm25 = self._bm25(query)
+            ranked = heapq.nlargest(
+                max(limit, CANDIDATES), coverage, key=lambda i: (coverage[i], bm25[i])
+            )
+            if self.method == "bm25":
+                scored = {i: coverage[i] for i in ranked}
+            else:
+                joined = " ".join(query)
+                scored = {
+                    i: BLEND_WEIGHT * coverage[i]
+                    + (1.0 - BLEND_WEIGHT) * self._fuzzy_entry(joined, i)
+                    for i in ranked[:CANDIDATES]
+                }
+        if lang:
+            base = _base_lang(lang)
+            for index in scored:
+                entry_lang = self.entries[index].lang
+                if entry_lang and _base_lang(entry_lang) != base:
+                    scored[index] *= OTHER_LANGUAGE_FACTOR
+        best = sorted(scored.items(), key=lambda item: item[1], reverse=True)[:limit]
+        return [Match(self.entries[i], round(min(max(s, 0.0), 1.0), 4)) for i, s in best if s > 0]
+
+    def _bm25(self, query: list[str]) -> tuple[dict[int, float], dict[int, float]]:
+        """Return (idf-weighted query coverage, BM25 score) for the candidate entries.
+
+        The postings of the query's words are walked rarest first, up to ``MAX_POSTINGS`` in
+        all (always the rarest word's), to estimate each entry's coverage; the best
+        ``RESCORE`` estimates are then scored exactly on every query word through the
+        forward index. An entry that shares only the commonest words cannot reach a useful
+        coverage anyway, and skipping it keeps a 10k-entry FAQ well under 2 ms a question.
+        """
+        weights: dict[str, float] = {}
+        total = 0.0
+        for word in query:
+            # A word the FAQ never uses still counts as information the answer must cover.
+            total += self._idf.get(word, self._max_idf)
+            for known, weight in self._expand(word):
+                weights[known] = max(weights.get(known, 0.0), weight)
+        if total <= 0 or not weights:
+            return {}, {}
+        scored = [(word, weight * self._idf[word]) for word, weight in weights.items()]
+        # Term at a time, rarest first, over at most MAX_POSTINGS postings: a first estimate.
+        # A word in more entries than that (only possible when it is the rarest word of the
+        # question) cannot rank them: its first MAX_POSTINGS entries stand for all.
+        partial: dict[int, float] = defaultdict(float)
+        visited = 0
+        for word, weighted_idf in sorted(scored, key=lambda item: len(self._postings[item[0]])):
+            posting = self._postings[word]
+            if visited and visited + len(posting) > MAX_POSTINGS:
+                break  # the remaining words are commoner still
+            items = posting.items()
+            if len(posting) > MAX_POSTINGS:
+                items = dict(itertools.islice(items, MAX_POSTINGS)).items()
+            visited += len(items)
+            for index, tf in items:
+                partial[index] += weighted_idf * min(tf, 1.0)
+        candidates = heapq.nlargest(RESCORE, partial, key=partial.__getitem__)
+        coverage: dict[int, float] = {}
+        bm25: dict[int, float] = {}
+        average = self._average_length
+        for index in candidates:
+            terms_of = self._forward[index]
+            length_norm = _K1 * (1 - _B + _B * self._lengths[index] / average)
+            matched = score = 0.0
+            for word, weighted_idf in scored:
+                weight = terms_of.get(word, 0.0)
+                if weight:
+                    score += weighted_idf * weight * (_K1 + 1) / (weight + length_norm)
+                    matched += weighted_idf * min(weight, 1.0)
+            coverage[index] = min(matched / total, 1.0)
+            bm25[index] = score
+        return coverage, bm25
+
+    def _expand_uncached(self, word: str) -> tuple[tuple[str, float], ...]:
+        """Map a query word to index words: itself if known, else its closest spellings."""
+        if word in self._postings:
+            return ((word, 1.0),)
+        if len(word) < _TYPO_MIN_LENGTH:
+            return ()
+        found = process.extract(
+            word,
+            self._by_initial.get(word[0], ()),
+            scorer=Levenshtein.distance,
+            score_cutoff=_TYPO_MAX_EDITS if len(word) >= 7 else 1,
+            limit=2,
+        )
+        return tuple((known, _TYPO_WEIGHT) for known, _distance, _i in found)
+
+    def _fuzzy_entry(self, query: str, index: int) -> float:
+        return (
+            max(
+                (fuzz.token_sort_ratio(query, phrasing) for phrasing in self._phrasings[index]),
+                default=0.0,
+            )
+            / 100.0
+        )
+
+    def _fuzzy_all(self, query: str) -> dict[int, float]:
+        if self._flat is None:
+            self._flat = (
+                [text for texts in self._phrasings for text in texts],
+                [index for index, texts in enumerate(self._phrasings) for _text in texts],
+            )
+        flat, owners = self._flat
+        best: dict[int, float] = {}
+        found = process.extract(query, flat, scorer=fuzz.token_set_ratio, limit=None)
+        for _text, score, position in found:
+            owner = owners[position]
+            value = float(score) / 100.0
+            if value > best.get(owner, 0.0):
+                best[owner] = value
+        return best
+
+
+def _base_lang(lang: str) -> str:
+    return lang.split("-")[0].split("_")[0].lower()
+
+
+def folded_phrasings(entries: Iterable[FaqEntry]) -> list[str]:
+    """Return every phrasing folded (for display and debugging)."""
+    return [fold(p) for entry in entries for p in entry.phrasings]

@@ -1,0 +1,186 @@
+"""The FAQ plugin's pure parts: normalisation, the file format, matching and the eval set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agentbot import ConfigError
+from agentbot_plugins.faq import FaqFileError, FaqIndex, decide, load_faq, parse_faq
+from agentbot_plugins.faq.decision import DEFAULT_CLARIFY_THRESHOLD, DEFAULT_THRESHOLD
+from agentbot_plugins.faq.entries import FaqEntry
+from agentbot_plugins.faq.evaluate import evaluate, load_eval_set
+from agentbot_plugins.faq.matcher import METHOD_THRESHOLDS, Match
+from agentbot_plugins.faq.stopwords import stop_words_for
+from agentbot_plugins.faq.text import fold, stem, terms
+
+EVAL = Path(__file__).resolve().parent.parent / "data" / "faq_eval"
+
+
+# -- normalisation ---------------------------------------------------------------------------
+
+
+def test_fold_removes_case_accents_and_punctuation() -> None:
+    assert fold("Žluťoučký KŮŇ, úpěl!") == "zlutoucky kun upel"
+    assert fold("Don't   ship_it?!") == "dont ship it"
+    assert fold("Straße") == "strasse"
+
+
+def test_terms_drop_stop_words_of_the_language() -> None:
+    assert terms("Which countries do you ship to?", "en") == ["countr", "ship"]
+    assert terms("Kolik stojí poštovné?", "cs") == ["kolik", "stoj", "postovn"]
+    # Unknown language: every list applies.
+    assert "je" not in terms("kde je moje objednávka")
+
+
+def test_a_question_made_only_of_stop_words_keeps_its_words() -> None:
+    assert terms("is it you?", "en") == ["is", "it", "you"]
+
+
+def test_stemming_meets_inflections_halfway() -> None:
+    assert stem("shipping") == stem("ship") == "ship"
+    assert stem("objednavku") == stem("objednavka")
+    assert stem("visa") != stem("visit")  # too short to strip: no accidental collisions
+
+
+def test_stop_words_for_regional_codes() -> None:
+    assert stop_words_for("cs-CZ") == stop_words_for("cs")
+    assert stop_words_for("xx") >= stop_words_for("en") | stop_words_for("de")
+
+
+# -- the file format -------------------------------------------------------------------------
+
+GOOD = """\
+lang = "en"
+
+[[entry]]
+id = "hours"
+question = "When are you open?"
+alternatives = ["opening hours"]
+answer = "9-17."
+"""
+
+
+def test_parse_reads_entries_with_defaults() -> None:
+    (entry,) = parse_faq(GOOD).entries
+    assert entry == FaqEntry(
+        id="hours",
+        question="When are you open?",
+        alternatives=("opening hours",),
+        answer="9-17.",
+        lang="en",
+        line=3,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (GOOD + "\n[[entry]]\nquestion = 'x'\n", 9, "needs a non-empty 'answer'"),
+        (GOOD + "\n[[entry]]\nquestion = 'x'\nanswr = 'y'\n", 11, "did you mean 'answer'"),
+        (GOOD + "\n[[entry]]\nquestion = 'x'\nanswer = 'y'\ntags = 'a'\n", 12, "list of strings"),
+        (GOOD + "\n[[entry]]\nid = 'hours'\nquestion = 'x'\nanswer = 'y'\n", 9, "used twice"),
+        (GOOD + "\n[[entry]\nquestion = 'x'\n", 9, "invalid TOML"),
+        ("colour = 'red'\n", 1, "unknown top-level key"),
+    ],
+)
+def test_malformed_file_names_the_line(text: str, line: int, words: str) -> None:
+    with pytest.raises(FaqFileError) as caught:
+        parse_faq(text, path="faq.toml")
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"faq.toml:{line}: ")
+    assert words in str(caught.value)
+    assert isinstance(caught.value, ConfigError)
+
+
+def test_json_file_has_the_same_structure_and_names_lines(tmp_path: Path) -> None:
+    good = tmp_path / "faq.json"
+    good.write_text('{"entry": [{"question": "Open?", "answer": "9-17"}]}', encoding="utf-8")
+    assert load_faq(good).entries[0].id == "entry-1"
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        '{"entry": [\n  {"question": "Open?", "answer": "9-17"},\n  {"question": "Closed?"}\n]}',
+        encoding="utf-8",
+    )
+    with pytest.raises(FaqFileError, match=r"bad.json:3: entry 2 .*'answer'"):
+        load_faq(bad)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"entry": [\n  {"question": "Open?",}\n]}', encoding="utf-8")
+    with pytest.raises(FaqFileError, match=r"broken.json:2: invalid JSON"):
+        load_faq(broken)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FaqFileError, match="no such FAQ file"):
+        load_faq(tmp_path / "nope.toml")
+
+
+# -- matching and deciding -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def index() -> FaqIndex:
+    return FaqIndex(load_faq(EVAL / "faq.toml").entries)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("whre is my pakage", "order-tracking"),  # typos
+        ("delivery takes how long?", "shipping-time"),  # word order
+        ("kolik stoji postovne", "shipping-cost-cs"),  # Czech without accents
+        ("Můžu platit na dobírku?", "payment-methods-cs"),
+    ],
+)
+def test_paraphrases_find_their_entry(index: FaqIndex, question: str, expected: str) -> None:
+    decision = decide(index.search(question))
+    assert decision.kind == "answer"
+    assert decision.best is not None
+    assert decision.best.entry.id == expected
+
+
+@pytest.mark.parametrize("question", ["what's the weather like in Prague", "tell me a joke"])
+def test_off_topic_questions_are_not_answered(index: FaqIndex, question: str) -> None:
+    assert decide(index.search(question)).kind != "answer"
+
+
+def test_visitor_language_ranks_entries_in_it_first(index: FaqIndex) -> None:
+    czech = index.search("jak dlouho trva doruceni", lang="cs")
+    assert czech[0].entry.lang == "cs"
+    english = index.search("jak dlouho trva doruceni", lang="en")
+    assert english[0].score < czech[0].score  # penalised, still found
+
+
+def test_decide_clarifies_between_thresholds_and_on_ties() -> None:
+    a = FaqEntry(id="a", question="a?", answer="A")
+    b = FaqEntry(id="b", question="b?", answer="B")
+    assert decide([Match(a, 0.9), Match(b, 0.2)]).kind == "answer"
+    assert decide([Match(a, 0.9), Match(b, 0.89)]).kind == "clarify"
+    assert decide([Match(a, 0.45)]).kind == "clarify"
+    assert decide([Match(a, 0.45)], clarify_threshold=None).kind == "silent"
+    assert decide([Match(a, 0.1)]).kind == "silent"
+    assert decide([]).kind == "silent"
+
+
+# -- the quality thresholds of issue 7 ------------------------------------------------------
+
+
+def test_eval_set_is_big_enough() -> None:
+    eval_set = load_eval_set(EVAL / "questions.toml")
+    answerable = [c for c in eval_set.cases if c.expected is not None]
+    silent = [c for c in eval_set.cases if c.expected is None]
+    assert len(eval_set.faq.entries) >= 40
+    assert len(answerable) >= 200
+    assert len(silent) >= 50
+    assert {e.lang for e in eval_set.faq.entries} >= {"en", "cs"}
+
+
+def test_quality_at_the_default_threshold() -> None:
+    eval_set = load_eval_set(EVAL / "questions.toml")
+    index = FaqIndex(eval_set.faq.entries)  # blend, the default method
+    assert METHOD_THRESHOLDS["blend"] == (DEFAULT_THRESHOLD, DEFAULT_CLARIFY_THRESHOLD)
+    report = evaluate(eval_set.cases, lambda question: decide(index.search(question)))
+    assert report.precision_at_1 >= 0.90, report.summary_lines()
+    assert report.wrong_answer_rate <= 0.05, report.summary_lines()
+    assert report.must_not_answer_quiet_rate >= 0.90, report.summary_lines()
