@@ -122,7 +122,9 @@ RULES: tuple[Rule, ...] = (
         name="only-client-imports-httpx",
         why="client.py owns the HTTP/WebSocket stack; the sandbox serves with starlette/uvicorn",
         applies_to=FIRST_PARTY,
-        exempt=("agentbot.client",),
+        # Plugins are not a layer of the framework: like any third-party plugin, the
+        # built-ins POST their own webhooks (after_hours leads, handoff notifications).
+        exempt=("agentbot.client", "agentbot_plugins"),
         forbidden=("httpx", "httpx_ws"),
         example=("agentbot/sandbox/app.py", "from httpx_ws import aconnect_ws\n"),
     ),
