@@ -286,3 +286,39 @@ def plugins() -> None:
         if plugin.unknown_hooks:
             click.echo(f"  not agentbot hooks: {', '.join(plugin.unknown_hooks)}")
     click.echo("Enable one with a [plugins.NAME] section in bot.toml.")
+
+
+@main.command("new-plugin")
+@click.argument("name")
+@click.option(
+    "-d",
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Where to create the project folder.",
+)
+def new_plugin(name: str, directory: Path) -> None:
+    """Create a pip-installable plugin project NAME with a hook, a config class and a test.
+
+    Its tests pass as generated: cd into it, `pip install -e '.[test]'`, `pytest`.
+    """
+    from agentbot.scaffold import generate_plugin, plugin_names
+
+    try:
+        root = generate_plugin(name, directory)
+    except AgentbotError as exc:
+        raise click.ClickException(str(exc)) from None
+    names = plugin_names(name)
+    click.echo(f"Created {root}: the plugin {names.package!r} (distribution {names.dist}).")
+    click.echo("")
+    click.echo("Next:")
+    steps = [
+        (f"cd {root}", ""),
+        ("pip install -e '.[test]' && pytest", "its tests pass as generated"),
+        (f"edit src/{names.package}/plugin.py", "your hooks (docs/hooks.md)"),
+        (f"add [plugins.{names.package}] to bot.toml", "to run it in your bot"),
+    ]
+    width = max(len(command) for command, _why in steps)
+    for command, why in steps:
+        click.echo(f"  {command.ljust(width)}  # {why}" if why else f"  {command}")
