@@ -82,6 +82,7 @@ class _Outgoing:
     delay_seconds: float
     kind: str  # "reply" (an answer, dropped when superseded) or "say"
     handoff: bool = False
+    answers: str | None = None  # the visitor message id the first part of a reply answers
 
 
 class ChatActor:
@@ -242,7 +243,7 @@ class ChatActor:
             self._deadline = bot.clock.now()
             return
         self._guard.record()
-        await bot.send_chat_message(self.chat_id, self.visitor_id, head.text)
+        await bot.send_chat_message(self.chat_id, self.visitor_id, head.text, answers=head.answers)
         if self._typing_on:
             await self._set_typing(False)
 
@@ -290,6 +291,8 @@ class ChatActor:
         self._deadline = None
         plan = plan_reply(text, chosen.reply.text, bot.config.pacing, seed=item.message.id)
         replies = [_Outgoing(p.text, p.delay_seconds, "reply") for p in plan]
+        if replies:
+            replies[0].answers = item.message.id
         # The answer goes before any queued say(): it is what the visitor is waiting for.
         self._plan.extendleft(reversed(replies))
 

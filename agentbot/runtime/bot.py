@@ -382,7 +382,7 @@ class Bot:
         if message.is_from_visitor:
             if message.visitor_id:
                 actor.visitor_id = message.visitor_id
-            if not self._open_storage().seen.add(message.id):
+            if not self._open_storage().seen.reserve(message.id):
                 self.stats["duplicates"] += 1
                 logger.info(
                     "chat %s: message %s seen before; not answering", actor.chat_id, message.id
@@ -557,10 +557,14 @@ class Bot:
             self.stats["typing_failed"] += 1
             logger.warning("chat %s: could not send typing %s: %s", chat_id, on, exc)
 
-    async def send_chat_message(self, chat_id: str, visitor_id: str | None, text: str) -> bool:
+    async def send_chat_message(
+        self, chat_id: str, visitor_id: str | None, text: str, *, answers: str | None = None
+    ) -> bool:
         """Send one ``chat.message``; return whether the server accepted it.
 
-        A failed send is logged and not retried: a chat message must never go out twice.
+        ``answers`` is the visitor message id this message answers: it is stored as answered
+        (durably, across restarts) before the request leaves. A failed send is logged and
+        not retried: a chat message must never go out twice.
         """
         client = self._client
         if client is None:
@@ -568,6 +572,8 @@ class Bot:
         if visitor_id is None:
             logger.warning("chat %s: visitor unknown; cannot send", chat_id)
             return False
+        if answers is not None:
+            self._open_storage().seen.add(answers)
         try:
             stored = await client.request(
                 ChatMessage(chat_id=chat_id, visitor_id=visitor_id, text=text)

@@ -13,7 +13,7 @@ The model, per outgoing message::
            | pause_between_messages_seconds                        (follow-up parts)
     type   = len(message text) / typing_chars_per_second
     delay  = clamp(raw × jitter, min_seconds, max_seconds) × time_scale
-    jitter = uniform(1 − jitter, 1 + jitter), drawn from random.Random(seed)
+    jitter = uniform(1 − jitter, 1 + jitter), drawn from SeededDraws(seed)
 
 Why these defaults: people skim a chat line at roughly 30 characters a second (about
 300 words a minute, a little faster than careful reading); a support agent takes about half a
@@ -40,8 +40,9 @@ gets its own typing and delay, as a person sends a long answer in pieces.
 
 from __future__ import annotations
 
-import random
+import hashlib
 import re
+from typing import Protocol
 
 import attrs
 
@@ -54,8 +55,10 @@ __all__ = [
     "DEFAULT_READING_CHARS_PER_SECOND",
     "DEFAULT_THINKING_SECONDS",
     "DEFAULT_TYPING_CHARS_PER_SECOND",
+    "Draws",
     "PacingSettings",
     "PlannedMessage",
+    "SeededDraws",
     "message_delay",
     "plan_reply",
     "reading_delay",
@@ -128,7 +131,42 @@ class PlannedMessage:
     delay_seconds: float
 
 
-def _jitter(rng: random.Random, settings: PacingSettings) -> float:
+class Draws(Protocol):
+    """A source of uniform draws (``random.Random`` is one; :class:`SeededDraws` another)."""
+
+    def uniform(self, a: float, b: float) -> float:
+        """Return a number between ``a`` and ``b``."""
+        ...
+
+
+class SeededDraws:
+    """Uniform draws derived from a seed by hashing: reproducible on every platform and run.
+
+    Cheaper than seeding a ``random.Random`` (Mersenne Twister) per reply, which matters on
+    the path from a visitor message to typing true: draw ``i`` is
+    ``blake2b(seed + ":" + i)`` read as a fraction of 2**64.
+    """
+
+    __slots__ = ("_index", "_seed")
+
+    def __init__(self, seed: int | str | bytes) -> None:
+        self._seed = seed if isinstance(seed, bytes) else str(seed).encode()
+        self._index = 0
+
+    def random(self) -> float:
+        """Return the next draw in [0, 1)."""
+        digest = hashlib.blake2b(
+            self._seed + b":" + str(self._index).encode(), digest_size=8
+        ).digest()
+        self._index += 1
+        return int.from_bytes(digest, "big") / 2**64
+
+    def uniform(self, a: float, b: float) -> float:
+        """Return the next draw scaled to [a, b)."""
+        return a + (b - a) * self.random()
+
+
+def _jitter(rng: Draws, settings: PacingSettings) -> float:
     return rng.uniform(1.0 - settings.jitter, 1.0 + settings.jitter)
 
 
@@ -136,7 +174,7 @@ def message_delay(
     incoming_text: str,
     message_text: str,
     settings: PacingSettings,
-    rng: random.Random,
+    rng: Draws,
     *,
     follow_up: bool = False,
 ) -> float:
@@ -160,7 +198,7 @@ def reading_delay(text: str, settings: PacingSettings, *, seed: int | str | byte
     The runtime adds this to a pending reply when the visitor writes again and the pending
     answer is still the right one: the agent reads the new line before sending.
     """
-    rng = random.Random(seed)
+    rng = SeededDraws(seed)
     raw = len(text) / settings.reading_chars_per_second
     return raw * _jitter(rng, settings) * settings.time_scale
 
@@ -175,10 +213,10 @@ def plan_reply(
     """Split ``reply_text`` into messages and give each its typing delay.
 
     The same arguments always give the same plan (the jitter comes from
-    ``random.Random(seed)``; the runtime seeds with the visitor message id, so a plan is
+    :class:`SeededDraws`; the runtime seeds with the visitor message id, so a plan is
     reproducible from a log line). Returns an empty tuple for a blank reply.
     """
-    rng = random.Random(seed)
+    rng = SeededDraws(seed)
     parts = split_reply(reply_text, settings.max_message_chars)
     return tuple(
         PlannedMessage(part, message_delay(incoming_text, part, settings, rng, follow_up=index > 0))

@@ -8,7 +8,7 @@ Two jobs, one file:
   later without touching them.
 * the seen-message store — the runtime's promise "never answer the same visitor message
   twice" must survive a restart (the server may replay recent messages after a reconnect),
-  so every visitor message id the bot handled is written here before it answers.
+  so every visitor message id the bot answers is written here before the answer is sent.
 
 SQLite calls are synchronous and run on the event loop thread: each is a single-row write to
 a WAL database with ``synchronous=NORMAL`` (no fsync per commit), tens of microseconds, which
@@ -174,23 +174,37 @@ class PluginStore:
 
 
 class SeenMessages:
-    """Remembers which visitor message ids the bot has taken on, across restarts.
+    """Remembers which visitor message ids the bot has taken on and answered.
 
-    A small in-memory LRU sits in front of SQLite so the duplicate check of a hot chat does
-    not touch the database.
+    Two steps, so the durable write stays off the latency-critical path (a visitor message
+    arriving → typing true leaving) and means exactly "answered":
+
+    * :meth:`reserve` when a message arrives: False if it was seen before — in this process
+      (an in-memory LRU) or answered in an earlier run (a primary-key lookup in SQLite);
+    * :meth:`add` (the durable write) when the bot is about to send the answer. A message the
+      bot never answered (cancelled by a human, crash before sending) is not stored, so after
+      a restart a replay of it may still be answered — once.
     """
 
-    CACHE_SIZE = 4096
+    CACHE_SIZE = 16384
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
         self._cache: collections.OrderedDict[str, None] = collections.OrderedDict()
 
-    def add(self, message_id: str) -> bool:
-        """Record ``message_id``; return True if it was new, False if seen before."""
+    def reserve(self, message_id: str) -> bool:
+        """Take ``message_id`` on; return False if seen before (here or answered earlier)."""
         if message_id in self._cache:
             self._cache.move_to_end(message_id)
             return False
+        row = self._storage._execute(
+            "SELECT 1 FROM seen_message WHERE message_id = ?", (message_id,)
+        ).fetchone()
+        self._remember(message_id)
+        return row is None
+
+    def add(self, message_id: str) -> bool:
+        """Record ``message_id`` durably; return True if it was not stored before."""
         cursor = self._storage._execute(
             "INSERT OR IGNORE INTO seen_message (message_id, seen_at) VALUES (?, ?)",
             (message_id, self._storage._now()),

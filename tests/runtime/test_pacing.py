@@ -172,3 +172,16 @@ def test_split_parts_fit_and_keep_every_word_in_order(text: str, max_chars: int)
 def test_bad_settings_are_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must"):
         PacingSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_seeded_draws_are_uniform_reproducible_and_seed_dependent() -> None:
+    from agentbot.runtime.pacing import SeededDraws
+
+    draws = SeededDraws("msg-1")
+    values = [draws.random() for _ in range(2000)]
+    assert all(0.0 <= v < 1.0 for v in values)
+    assert 0.45 < sum(values) / len(values) < 0.55
+    again = SeededDraws("msg-1")
+    assert [again.random() for _ in range(5)] == values[:5]
+    assert SeededDraws("msg-2").random() != values[0]
+    assert 3.0 <= SeededDraws(7).uniform(3.0, 4.0) < 4.0

@@ -92,3 +92,15 @@ def test_unopenable_path_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot open storage") as info:
         Storage(blocker / "sub" / "bot.sqlite3")
     assert info.value.key == "storage_path"
+
+
+def test_reserve_catches_repeats_in_process_and_answers_from_earlier_runs(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with Storage(path) as storage:
+        assert storage.seen.reserve("answered") is True
+        storage.seen.add("answered")
+        assert storage.seen.reserve("only-reserved") is True
+        assert storage.seen.reserve("only-reserved") is False  # same process: a repeat
+    with Storage(path) as storage:
+        assert storage.seen.reserve("answered") is False  # answered in an earlier run
+        assert storage.seen.reserve("only-reserved") is True  # never answered: may be now
