@@ -249,6 +249,42 @@ class BotHarness:
         self.control.agent_leave(visitor._require_chat(), agent_id=self.human_id)
         await self.settle()
 
+    async def human_closes(self, visitor: SimulatedVisitor) -> None:
+        """The human agent closes the visitor's chat."""
+        self.control.close_chat(visitor._require_chat(), by="agent", agent_id=self.human_id)
+        await self.settle()
+
+    # -- the server --------------------------------------------------------------------------
+
+    def _bot_connections(self) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = self.control.connections(side="agent", agent_id=self.bot_id)[
+            "connections"
+        ]
+        return found
+
+    async def drop_connection(self) -> None:
+        """Cut the bot's link as a network failure would; return once it is back and settled.
+
+        The bot's plugins see ``on_disconnected`` and then ``on_connected(reconnect=True)``.
+        """
+        before = {conn["id"] for conn in self._bot_connections()}
+        self.control.drop(agent_id=self.bot_id)
+
+        def back() -> bool:
+            return any(
+                conn["open"] and conn["authenticated"] and conn["id"] not in before
+                for conn in self._bot_connections()
+            )
+
+        with self._bounded("reconnecting after the dropped link"):
+            await self.sandbox.wait_until(back)
+        await self.settle()
+
+    async def server_error(self, message: str, *, type: str | None = None) -> None:
+        """Send the bot a ``server.error`` event (an error not tied to a request)."""
+        self.control.server_error(message=message, agent_id=self.bot_id, type=type)
+        await self.settle()
+
     # -- reading ---------------------------------------------------------------------------
 
     def transcript(self, chat_id: str) -> list[TranscriptEntry]:

@@ -20,7 +20,7 @@ EXAMPLES = REPO_ROOT / "examples"
 CHILD_TIMEOUT_SECONDS = 50
 
 # Examples whose own test suite this file runs.
-SELF_TESTED = ("order_status", "returning_visitors")
+SELF_TESTED = ("chat_metrics", "order_status", "returning_visitors")
 # Examples checked by dedicated tests in this folder.
 CHECKED_HERE: tuple[str, ...] = ()
 

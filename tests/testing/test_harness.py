@@ -386,3 +386,55 @@ async def test_the_harness_works_as_an_async_fixture(echo_bot: BotHarness) -> No
     assert (await second.next_reply()).text == "echo: two"
     assert (await first.next_reply()).text == "echo: one"
     assert first.chat_id != second.chat_id
+
+
+async def test_the_harness_waits_for_a_plugin_doing_real_work(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    class Thinks:
+        """Answers after real work in a worker thread: not asleep on the virtual clock."""
+
+        @agentbot.hookimpl
+        async def on_visitor_message(self, text: str) -> agentbot.Reply:
+            total = await anyio.to_thread.run_sync(lambda: sum(range(300_000)))
+            return agentbot.Reply(f"{text}: {total}")
+
+    async with agentbot_harness(plugins=[Thinks()]) as harness:
+        visitor = await harness.visitor()
+        await visitor.say("sum")
+        assert (await visitor.next_reply()).text == f"sum: {sum(range(300_000))}"
+
+
+async def test_a_dropped_link_and_a_server_error_reach_the_plugins(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    class Listens:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        @agentbot.hookimpl
+        def on_connected(self, reconnect: bool) -> None:
+            self.calls.append(f"connected reconnect={reconnect}")
+
+        @agentbot.hookimpl
+        def on_disconnected(self) -> None:
+            self.calls.append("disconnected")
+
+        @agentbot.hookimpl
+        def on_server_error(self, error: agentbot.ApiError) -> None:
+            self.calls.append(f"server error {error.type}")
+
+    listens = Listens()
+    async with agentbot_harness(plugins=[listens, Echo()]) as harness:
+        await harness.drop_connection()
+        await harness.server_error("slow down", type="rate_limited")
+        visitor = await harness.visitor()
+        await visitor.say("still there?")
+        assert (await visitor.next_reply()).text == "echo: still there?"
+        assert len({r["connId"] for r in harness.bot_requests()}) == 2
+    assert listens.calls == [
+        "connected reconnect=False",
+        "disconnected",
+        "connected reconnect=True",
+        "server error rate_limited",
+    ]
