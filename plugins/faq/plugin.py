@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +28,7 @@ import attrs
 
 from agentbot import ConfigError, Message, PluginBot, Reply, Visitor, hookimpl
 
+from .._shared import compat
 from .decision import DEFAULT_MARGIN, Decision, decide
 from .entries import FaqEntry, FaqFileError, load_faq
 from .matcher import METHOD_THRESHOLDS, FaqIndex
@@ -36,6 +36,9 @@ from .matcher import METHOD_THRESHOLDS, FaqIndex
 __all__ = ["Faq", "FaqConfig", "FaqPlugin"]
 
 logger = logging.getLogger(__name__)
+
+SUGGESTION_SLACK = 0.1
+"""Suggestions scoring more than this below the clarify threshold are not offered."""
 
 _NUMBER_REPLY = re.compile(r"^\s*(?:#|no\.?\s*|n\s*)?([1-9])\s*[.)!]?\s*$", re.IGNORECASE)
 _YES = frozenset(
@@ -311,7 +314,7 @@ class FaqPlugin:
         if faq is None or not text.strip():
             return None
         config: FaqConfig = bot.config
-        await faq.reload_if_changed(time.monotonic())
+        await faq.reload_if_changed(compat.now(bot))
         lang = await self._lang(bot, message.visitor_id)
         state = self._chats.get(chat_id)
         if state is not None:
@@ -333,7 +336,12 @@ class FaqPlugin:
             bot.logger.debug("faq: chat %s: %s (%.2f)", chat_id, entry.id, best.score)
             return Reply(answer, confidence=best.score)
         if decision.kind == "clarify" and decision.matches:
-            offered = tuple(m.entry for m in decision.matches[: config.suggestions])
+            floor = max(faq.clarify_threshold - SUGGESTION_SLACK, 0.0)
+            offered = tuple(
+                m.entry
+                for m in decision.matches[: config.suggestions]
+                if m is decision.best or m.score >= floor
+            )
             reply_lang = lang or offered[0].lang
             lines = [text_for(config.clarify_text, reply_lang, config.default_lang)]
             lines += [f"{number}. {entry.question}" for number, entry in enumerate(offered, 1)]

@@ -1,0 +1,133 @@
+"""faq on the sandbox: answers, "did you mean…?", follow-ups, reloading the file."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agentbot import ConfigError
+
+from .conftest import bot_with, prepare
+
+EVAL = Path(__file__).resolve().parent.parent / "data" / "faq_eval"
+
+SMALL = """\
+[[entry]]
+id = "hours"
+question = "What are your opening hours?"
+alternatives = ["When are you open?"]
+answer = "We are open 9-17."
+
+[[entry]]
+id = "shipping"
+question = "How much does shipping cost?"
+answer = "Shipping is 5 EUR."
+
+[[entry]]
+id = "shipping-time"
+question = "How long does shipping take?"
+answer = "2-4 days."
+"""
+
+
+def write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def faq_file(tmp_path: Path) -> Path:
+    path = tmp_path / "faq.toml"
+    path.write_text(SMALL, encoding="utf-8")
+    return path
+
+
+async def test_answers_a_paraphrase_and_stays_silent_off_topic() -> None:
+    async with bot_with({"faq": {"file": str(EVAL / "faq.toml")}}) as h:
+        chat_id = await h.say("opening hours pls")
+        await h.say("what's the weather like in Prague")
+        await h.say("kolik stoji postovne")
+        assert h.bot_messages(chat_id) == [
+            "Our support team is here Monday to Friday, 9:00-17:00 (CET).",
+            "Doprava stojí 119 Kč, nad 1 200 Kč je zdarma.",
+        ]
+
+
+async def test_unsure_match_asks_did_you_mean_and_takes_a_number(faq_file: Path) -> None:
+    async with bot_with({"faq": {"file": str(faq_file), "clarify_threshold": 0.3}}) as h:
+        chat_id = await h.say("shipping info")
+        (question,) = h.bot_messages(chat_id)
+        assert question.startswith("I'm not sure I understood. Did you mean:\n1. ")
+        assert "How much does shipping cost?" in question
+        assert "How long does shipping take?" in question
+        offered = [line[3:] for line in question.splitlines() if line[:1].isdigit()]
+        await h.say(str(offered.index("How long does shipping take?") + 1))
+        assert h.bot_messages(chat_id)[1] == "2-4 days."
+
+
+async def test_clarifying_can_be_turned_off(faq_file: Path) -> None:
+    options = {"file": str(faq_file), "clarify_threshold": 0.3, "clarify": False}
+    async with bot_with({"faq": options}) as h:
+        chat_id = await h.say("shipping info")
+        assert h.bot_messages(chat_id) == []
+
+
+async def test_follow_up_question_and_a_no(faq_file: Path) -> None:
+    async with bot_with({"faq": {"file": str(faq_file), "follow_up": True}}) as h:
+        chat_id = await h.say("when are you open")
+        await h.say("no")
+        assert h.bot_messages(chat_id) == [
+            "We are open 9-17.\n\nDid that answer your question?",
+            "Sorry about that. Could you tell me more, in other words?",
+        ]
+        feedback = h.bot.plugin_storage("faq").get("feedback:hours")
+        assert feedback == {"helpful": 0, "unhelpful": 1}
+
+
+async def test_file_reloads_on_change_and_a_broken_one_keeps_the_old(
+    faq_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    options = {"file": str(faq_file), "reload_check_seconds": 1e-9}
+    async with bot_with({"faq": options}) as h:
+        chat_id = await h.say("when are you open")
+        write(faq_file, SMALL.replace("9-17", "8-20 now"))
+        await h.say("what are your opening hours")
+        write(faq_file, SMALL + "\n[[entry]]\nquestion = 'orphan'\n")
+        with caplog.at_level(logging.ERROR):
+            await h.say("opening hours?")
+        assert h.bot_messages(chat_id) == [
+            "We are open 9-17.",
+            "We are open 8-20 now.",
+            "We are open 8-20 now.",
+        ]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("faq.toml:17: entry 4" in e and "keeping the previous version" in e for e in errors)
+
+
+async def test_broken_file_at_start_is_logged_and_the_bot_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "faq.toml"
+    broken.write_text("[[entry]\n", encoding="utf-8")
+    with caplog.at_level(logging.ERROR):
+        async with bot_with({"faq": {"file": str(broken)}, "greeter": {}}) as h:
+            chat_id = await h.say("hello", visitor="")
+            assert h.bot_messages(chat_id) == ["Hi! How can I help you today?"]
+    assert any("faq.toml:1: invalid TOML" in r.getMessage() for r in caplog.records)
+
+
+def test_missing_file_option_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"\[plugins.faq\] file: missing required key"):
+        prepare({"faq": {}})
+
+
+async def test_eval_faq_copy_answers_czech_in_czech(tmp_path: Path) -> None:
+    copy = tmp_path / "faq.toml"
+    shutil.copy(EVAL / "faq.toml", copy)
+    async with bot_with({"faq": {"file": str(copy)}}) as h:
+        chat_id = await h.say("jak dlouho trva doruceni?")
+        assert h.bot_messages(chat_id) == [
+            "Objednávky odesíláme do 1 pracovního dne, doručení trvá obvykle 1-2 dny."
+        ]
