@@ -228,7 +228,7 @@ def _run_bot_command(fn: Callable[[], Awaitable[None]]) -> None:
 def run(config_path: str | None, log_format: str, verbose: bool) -> None:
     """Run the bot: log in, answer visitors through the plugins, stop cleanly on Ctrl-C/SIGTERM."""
     from agentbot.runtime.bot import Bot
-    from agentbot.runtime.launcher import config_secrets, run_until_signalled
+    from agentbot.runtime.launcher import config_secrets, run_until_signalled, tune_gc
 
     config = _load_bot_config(config_path)
     _configure_bot_logging(log_format, verbose=verbose, secrets=config_secrets(config))
@@ -237,6 +237,7 @@ def run(config_path: str | None, log_format: str, verbose: bool) -> None:
         bot.prepare()
     except AgentbotError as exc:
         raise click.ClickException(_one_line(exc)) from None
+    tune_gc()  # after plugins loaded: they are frozen out of the collector's sight too
 
     async def main_task() -> None:
         await run_until_signalled(bot)
@@ -322,3 +323,83 @@ def new_plugin(name: str, directory: Path) -> None:
     width = max(len(command) for command, _why in steps)
     for command, why in steps:
         click.echo(f"  {command.ljust(width)}  # {why}" if why else f"  {command}")
+
+
+# -- faq: try the faq plugin's matching (the work lives in agentbot_plugins.faq) -------------
+
+
+@main.group()
+def faq() -> None:
+    """Try the built-in faq plugin's matching: one question, or a labelled file."""
+
+
+@faq.command("test")
+@_config_option
+@click.option("--lang", default=None, help="The visitor's language, e.g. cs (default: unknown).")
+@click.option("-n", "--limit", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.argument("question")
+def faq_test(config_path: str | None, lang: str | None, limit: int, question: str) -> None:
+    """Show the FAQ entries that best match QUESTION, with scores, and what the bot would do.
+
+    The FAQ file, method and thresholds come from bot.toml's [plugins.faq].
+    """
+    from agentbot.runtime.sections import structure_section
+    from agentbot_plugins.faq import Faq, FaqConfig
+    from agentbot_plugins.faq.commands import test_lines
+
+    config = _load_bot_config(config_path)
+    section = config.plugin("faq")
+    if section is None:
+        raise click.ClickException(f"{config.source}: no [plugins.faq] section")
+    try:
+        options = structure_section(
+            FaqConfig, section.options, path=config.source, section="plugins.faq"
+        )
+        base = config.path.parent if config.path is not None else None
+        lines = test_lines(Faq(options, base_dir=base), question, lang=lang, limit=limit)
+    except AgentbotError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
+
+
+@faq.command("eval")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--method",
+    type=click.Choice(["blend", "bm25", "fuzzy"]),
+    default="blend",
+    show_default=True,
+    help="Matching method.",
+)
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Answer at or above.")
+@click.option(
+    "--clarify-threshold", type=click.FloatRange(0, 1), default=None, help="Ask at or above."
+)
+@click.option("--no-clarify", is_flag=True, help="Never ask 'did you mean…?'.")
+def faq_eval(
+    file: str,
+    method: str,
+    threshold: float | None,
+    clarify_threshold: float | None,
+    no_clarify: bool,
+) -> None:
+    """Measure matching on FILE, a labelled question file: precision@1, wrong answers, silence.
+
+    FILE names its FAQ (faq = "...") and lists, per entry id, questions that entry must
+    answer, plus questions no entry may answer (see docs/plugins.md, "faq").
+    """
+    from agentbot_plugins.faq.commands import eval_report
+
+    try:
+        _report, lines = eval_report(
+            file,
+            method=method,  # type: ignore[arg-type]  # click.Choice guarantees the literal
+            threshold=threshold,
+            clarify_threshold=clarify_threshold,
+            clarify=not no_clarify,
+        )
+    except AgentbotError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)

@@ -203,6 +203,8 @@ class ChatActor:
         """Sleep until ``deadline``; return False if interrupted first."""
         if self._inbox:
             return False
+        if deadline <= self._bot.clock.now():
+            return True  # already due (pacing off): no cancel scope, no extra loop hop
         with anyio.CancelScope() as scope:
             self._wait_scope = scope
             try:

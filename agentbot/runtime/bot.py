@@ -532,7 +532,7 @@ class Bot:
         candidates = [Candidate(r.plugin.name, r.plugin.rank, r.value) for r in results]
         chosen = choose_reply(candidates, min_confidence=self.config.runtime.min_confidence)
         if chosen is not None:
-            logger.info(
+            logger.debug(
                 "chat %s: answering message %s with %s's reply (confidence %.2f, %d candidate(s))",
                 actor.chat_id,
                 message.id,
