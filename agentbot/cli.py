@@ -345,7 +345,7 @@ def faq_test(config_path: str | None, lang: str | None, limit: int, question: st
     """
     from agentbot.runtime.sections import structure_section
     from agentbot_plugins.faq import Faq, FaqConfig
-    from agentbot_plugins.faq.commands import test_lines
+    from agentbot_plugins.faq.commands import match_lines
 
     config = _load_bot_config(config_path)
     section = config.plugin("faq")
@@ -356,7 +356,7 @@ def faq_test(config_path: str | None, lang: str | None, limit: int, question: st
             FaqConfig, section.options, path=config.source, section="plugins.faq"
         )
         base = config.path.parent if config.path is not None else None
-        lines = test_lines(Faq(options, base_dir=base), question, lang=lang, limit=limit)
+        lines = match_lines(Faq(options, base_dir=base), question, lang=lang, limit=limit)
     except AgentbotError as exc:
         raise click.ClickException(str(exc)) from None
     for line in lines:
@@ -394,7 +394,7 @@ def faq_eval(
     try:
         _report, lines = eval_report(
             file,
-            method=method,  # type: ignore[arg-type]  # click.Choice guarantees the literal
+            method=method,
             threshold=threshold,
             clarify_threshold=clarify_threshold,
             clarify=not no_clarify,
