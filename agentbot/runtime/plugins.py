@@ -214,7 +214,16 @@ class PluginHost:
         for section in self.config.plugins:
             if not section.enabled or section.name in extra_names:
                 continue
-            key_location = location(where, f"plugins.{section.name}", "path")
+            section_name = f"plugins.{section.name}"
+            if section.path is not None:
+                origin = location(where, section_name, "path")
+            elif section.name in entry_points:
+                origin = (
+                    f"{location(where, section_name)} (entry point "
+                    f"{entry_points[section.name].value})"
+                )
+            else:
+                origin = location(where, section_name)
             try:
                 if section.path is not None:
                     obj, source = _load_path(section.name, section.path, base)
@@ -234,7 +243,7 @@ class PluginHost:
                 raise
             except Exception as exc:
                 raise PluginError(
-                    f"{key_location}: cannot load plugin {section.name!r}: "
+                    f"{origin}: cannot load plugin {section.name!r}: "
                     f"{type(exc).__name__}: {safe_snippet(str(exc), 200)[1:-1]}",
                     plugin=section.name,
                 ) from exc

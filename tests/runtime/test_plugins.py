@@ -377,3 +377,14 @@ async def test_async_implementations_run_concurrently_within_one_budget(tmp_path
             "on_visitor_message", lambda p: None, chat_id="c", message=None, text="", event=None
         )
     assert [r.plugin.name for r in results] == ["a", "b"]
+
+
+def test_entry_point_that_fails_to_import_names_the_entry_point(tmp_path: Path) -> None:
+    config = config_file(tmp_path, "[plugins.ghost]\n")
+    host = PluginHost(config, entry_points={"ghost": entry_point("ghost", "no_such_module_xyz")})
+    message = (
+        r"\[plugins.ghost\] \(entry point no_such_module_xyz\): cannot load plugin 'ghost': "
+        r"ModuleNotFoundError"
+    )
+    with pytest.raises(PluginError, match=message):
+        host.load()
