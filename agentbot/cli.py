@@ -250,15 +250,18 @@ def run(config_path: str | None, log_format: str, verbose: bool) -> None:
 @main.command()
 @_config_option
 @click.option("--no-login", is_flag=True, help="Check config and plugins only; do not connect.")
-def check(config_path: str | None, no_login: bool) -> None:
+@_verbose_option
+def check(config_path: str | None, no_login: bool, verbose: bool) -> None:
     """Validate bot.toml, load the plugins, try the login, and print what would run."""
     from agentbot.runtime.bot import Bot
     from agentbot.runtime.launcher import check_bot, config_secrets
     from agentbot.runtime.storage import MEMORY, Storage
 
     config = _load_bot_config(config_path)
-    _configure_bot_logging("text", verbose=False, secrets=config_secrets(config))
-    logging.getLogger().setLevel(logging.WARNING)
+    _configure_bot_logging("text", verbose=verbose, secrets=config_secrets(config))
+    if not verbose:
+        # The report and the one error line say it all; log lines would repeat them.
+        logging.getLogger().setLevel(logging.CRITICAL + 1)
     with Storage(MEMORY) as storage:  # checking must not create the bot's database
         bot = Bot(config, storage=storage)
 

@@ -400,3 +400,40 @@ async def test_sigterm_mid_typing_sends_typing_false_before_exit(eio: int, tmp_p
         ]
         (conn,) = control.connections(side="agent")["connections"]
         assert not conn["open"]
+
+
+async def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    command = [sys.executable, "-c", "from agentbot.cli import main; main()", *args]
+    with anyio.fail_after(60):
+        result = await anyio.run_process(command, cwd=cwd, env=env, check=False)
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+@socket_backend
+@pytest.mark.parametrize("token_ok", [True, False], ids=["right-key", "wrong-key"])
+async def test_check_tries_the_login(tmp_path: Path, token_ok: bool) -> None:
+    sandbox_config = SandboxConfig()
+    app = create_app(sandbox_config)
+    (tmp_path / "answer.py").write_text(textwrap.dedent(PLUGIN), encoding="utf-8")
+    token = sandbox_config.bot.auth_token if token_ok else "not-the-token"
+    async with running_server(app) as base_url:
+        (tmp_path / "bot.toml").write_text(
+            f'[smartsupp]\nurl = "{base_url}"\nagent_id = "{sandbox_config.bot.id}"\n'
+            f'key = "{sandbox_config.account_key}"\nauth_token = "{token}"\n'
+            '[plugins.answer]\npath = "answer.py"\n',
+            encoding="utf-8",
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTBOT_")}
+        code, out, err = await run_cli("check", "-c", "bot.toml", cwd=tmp_path, env=env)
+    assert sandbox_config.account_key not in out + err
+    assert token not in out + err
+    if token_ok:
+        assert code == 0, err
+        assert f"login: ok as agent {sandbox_config.bot.id}" in out
+        assert "1. answer (file " in out
+    else:
+        assert code == 1
+        assert err.strip().startswith("Error: login failed:")
+        assert "auth_failure" in err
+        assert "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1
