@@ -1,0 +1,94 @@
+"""Ask a visitor for an e-mail address in a chat and recognise it when it comes.
+
+Per chat: the visitor's recent messages (they go with the lead, so the team knows what the
+visitor wanted), whether the bot asked, and whether an address was taken already (one lead
+per chat). A message that tries to be an address but is not one is answered only after the
+bot asked, at most ``max_corrections`` times, so a stray ``@`` in a question is not nagged
+about.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Literal
+
+import attrs
+
+from .leads import find_email
+
+__all__ = ["CaptureResult", "LeadCapture"]
+
+Outcome = Literal["captured", "invalid", "none"]
+
+
+@attrs.frozen
+class CaptureResult:
+    """What a visitor message meant for lead capture."""
+
+    outcome: Outcome
+    email: str | None = None
+    messages: tuple[str, ...] = ()
+    """The visitor's recent messages in the chat (for the lead), oldest first."""
+
+
+@attrs.define
+class _Chat:
+    messages: collections.deque[str] = attrs.field(factory=lambda: collections.deque(maxlen=10))
+    asked: bool = False
+    captured: bool = False
+    corrections: int = 0
+
+
+class LeadCapture:
+    """E-mail capture state for many chats."""
+
+    def __init__(self, *, max_corrections: int = 2, max_chats: int = 10_000) -> None:
+        self.max_corrections = max_corrections
+        self._chats: collections.OrderedDict[str, _Chat] = collections.OrderedDict()
+        self._max_chats = max_chats
+
+    def _chat(self, chat_id: str) -> _Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = self._chats[chat_id] = _Chat()
+            while len(self._chats) > self._max_chats:
+                self._chats.popitem(last=False)
+        return chat
+
+    def asked(self, chat_id: str) -> bool:
+        """Whether the bot asked for an address in this chat."""
+        chat = self._chats.get(chat_id)
+        return chat is not None and chat.asked
+
+    def captured(self, chat_id: str) -> bool:
+        """Whether this chat already gave an address."""
+        chat = self._chats.get(chat_id)
+        return chat is not None and chat.captured
+
+    def mark_asked(self, chat_id: str) -> None:
+        """Note that the bot asked for an address."""
+        self._chat(chat_id).asked = True
+
+    def handle(self, chat_id: str, text: str, *, listening: bool) -> CaptureResult:
+        """Record ``text`` and say whether it gave an address.
+
+        ``listening``: whether an address is welcome in this chat now (the bot asked, or
+        is about to). ``"invalid"`` only after the bot asked.
+        """
+        chat = self._chat(chat_id)
+        if text.strip():
+            chat.messages.append(text.strip()[:1000])
+        if chat.captured or not (listening or chat.asked):
+            return CaptureResult("none")
+        email, attempted = find_email(text)
+        if email is not None:
+            chat.captured = True
+            return CaptureResult("captured", email, tuple(chat.messages))
+        if attempted and chat.asked and chat.corrections < self.max_corrections:
+            chat.corrections += 1
+            return CaptureResult("invalid")
+        return CaptureResult("none")
+
+    def forget(self, chat_id: str) -> None:
+        """Drop a closed chat's state."""
+        self._chats.pop(chat_id, None)
