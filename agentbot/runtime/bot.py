@@ -220,8 +220,10 @@ class Bot:
         self.prepare()
         self._open_storage()
         grace = self.config.runtime.shutdown_grace_seconds
+        stop_hooks_due = False
         try:
             await self.host.call("on_start", self.handle_for)
+            stop_hooks_due = True
             async with self.make_client() as client:
                 self._client = client
                 self._set_session(client.session)
@@ -251,10 +253,14 @@ class Bot:
                         tg.cancel_scope.cancel()
                 finally:
                     self._tg = None
+                    stop_hooks_due = False
                     with anyio.CancelScope(shield=True), anyio.move_on_after(grace):
                         await self.host.call("on_stop", self.handle_for)
                     self._client = None
         finally:
+            if stop_hooks_due:  # on_start ran but the login failed: still let plugins clean up
+                with anyio.CancelScope(shield=True), anyio.move_on_after(grace):
+                    await self.host.call("on_stop", self.handle_for)
             if self._owns_storage and self._storage is not None:
                 self._storage.close()
                 self._storage = None

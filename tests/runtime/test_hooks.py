@@ -341,3 +341,31 @@ async def test_hooks_may_take_any_subset_of_parameters(running_bot: RunningBot, 
         await client.feed(visitor_message("c1", "x"))
         await client.wait_calls(3)
         assert client.messages() == ["no arguments needed"]
+
+
+async def test_on_stop_runs_even_when_the_login_fails() -> None:
+    from agentbot.errors import AuthFailure as LoginRefused
+    from agentbot.runtime.bot import Bot
+    from agentbot.runtime.storage import MEMORY, Storage
+
+    from .conftest import make_config
+
+    class Refusing:
+        async def __aenter__(self) -> Any:
+            raise LoginRefused("Auth token is invalid", type="auth_failure")
+
+        async def __aexit__(self, *exc_info: object) -> None:
+            return None
+
+    recorder = Recorder()
+    with Storage(MEMORY) as storage:
+        bot = Bot(
+            make_config(),
+            plugins=[("rec", recorder)],
+            connect=Refusing,  # type: ignore[arg-type]
+            storage=storage,
+            entry_points={},
+        )
+        with pytest.raises(LoginRefused):
+            await bot.run()
+    assert [name for name, _ in recorder.calls] == ["on_start", "on_stop"]
