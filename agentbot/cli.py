@@ -224,12 +224,20 @@ def _run_bot_command(fn: Callable[[], Awaitable[None]]) -> None:
     show_default=True,
     help="text: readable lines; json: one JSON object per line.",
 )
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="For development: restart the bot when a plugin file or bot.toml changes.",
+)
 @_verbose_option
-def run(config_path: str | None, log_format: str, verbose: bool) -> None:
+def run(config_path: str | None, log_format: str, verbose: bool, reload: bool) -> None:
     """Run the bot: log in, answer visitors through the plugins, stop cleanly on Ctrl-C/SIGTERM."""
     from agentbot.runtime.bot import Bot
     from agentbot.runtime.launcher import config_secrets, run_until_signalled, tune_gc
 
+    if reload:
+        _run_with_reload(config_path, log_format=log_format, verbose=verbose)
+        return
     config = _load_bot_config(config_path)
     _configure_bot_logging(log_format, verbose=verbose, secrets=config_secrets(config))
     bot = Bot(config)
@@ -245,6 +253,28 @@ def run(config_path: str | None, log_format: str, verbose: bool) -> None:
     _run_bot_command(main_task)
     if bot.closed_reason in ("logout", "auth_failure"):
         raise click.ClickException(f"the server ended the session ({bot.closed_reason})")
+
+
+def _run_with_reload(config_path: str | None, *, log_format: str, verbose: bool) -> None:
+    """Supervise ``agentbot run`` in a child process, restarting it on changes (reloader.py)."""
+    import os
+
+    from agentbot.reloader import run_with_reload
+
+    if config_path is None and os.path.isfile("bot.toml"):
+        config_path = "bot.toml"
+    path = Path(config_path).resolve() if config_path is not None else None
+    child_args = ["--log-format", log_format, *(["-c", str(path)] if path else [])]
+    if verbose:
+        child_args.append("--verbose")
+
+    def echo(line: str) -> None:
+        click.echo(line, err=True)
+
+    async def supervise() -> None:
+        await run_with_reload(config_path=path, child_args=child_args, echo=echo)
+
+    anyio.run(supervise)
 
 
 @main.command()
