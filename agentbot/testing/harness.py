@@ -80,6 +80,7 @@ class BotHarness:
         storage: Storage,
         wait_seconds: float,
         failure_log: FailureLog,
+        wall_clock: Callable[[], float],
     ) -> None:
         self.app = app
         self.sandbox: Sandbox = app.state.sandbox
@@ -94,6 +95,7 @@ class BotHarness:
         self.wait_seconds = wait_seconds
         self._make_bot = make_bot
         self._failure_log = failure_log
+        self._wall_clock = wall_clock
         self.bot: Bot = make_bot()
         self._tg: anyio.abc.TaskGroup | None = None
         self._bot_done = anyio.Event()
@@ -109,6 +111,14 @@ class BotHarness:
     def now(self) -> float:
         """Return the virtual time in seconds (the bot's clock and the transcript's)."""
         return self.clock.now()
+
+    def wall_time(self) -> float:
+        """Return the virtual wall time, epoch seconds: ``wall_time`` + :meth:`now`.
+
+        Give it to a plugin that takes a wall clock (``AfterHours(wall_clock=...)``) so
+        "Saturday night" is a value and opening hours move with the virtual clock.
+        """
+        return self._wall_clock()
 
     async def advance(self, seconds: float) -> None:
         """Let ``seconds`` of virtual time pass, running every timer that falls due."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib.metadata
 import inspect
 import logging
 import os
 import re
+import time
 import types
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -222,6 +224,7 @@ async def bot_harness(
     sandbox_config: SandboxConfig | None = None,
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
     strict: bool = True,
+    wall_time: float | datetime.datetime | None = None,
 ) -> AsyncIterator[BotHarness]:
     """Run a bot with ``plugins`` against an in-process sandbox; yield the harness.
 
@@ -241,6 +244,10 @@ async def bot_harness(
     - ``sandbox_config``: a custom sandbox account (its clock and heartbeat are replaced).
     - ``wait_seconds``: the real-time bound of every wait (a hang fails, a pace never does).
     - ``strict``: on a clean exit, raise :class:`PluginFailed` if a plugin failed.
+    - ``wall_time``: the wall-clock moment (epoch seconds or an aware ``datetime``) at
+      virtual time 0; wall time then moves with the virtual clock (``harness.wall_time()``).
+      The sandbox stamps ``createdAt`` with it, and the bot gets it as its wall clock when
+      the runtime takes one. Default: the real time when the harness starts.
 
     Leaving the block stops the bot as SIGTERM would (pending replies cancelled, typing
     off, ``on_stop``).
@@ -252,9 +259,19 @@ async def bot_harness(
     from agentbot.sandbox import SandboxConfig, create_app
 
     clock = VirtualClock()
+    if isinstance(wall_time, datetime.datetime):
+        if wall_time.tzinfo is None:
+            raise ValueError("wall_time must be an aware datetime (with a tzinfo)")
+        wall_time = wall_time.timestamp()
+    epoch = time.time() if wall_time is None else float(wall_time)
+
+    def wall_clock() -> float:
+        return epoch + clock.now()
+
     sandbox_config = attrs.evolve(
         sandbox_config if sandbox_config is not None else SandboxConfig(),
         clock=clock.now,
+        wall_clock=wall_clock,
         ping_interval_seconds=_HEARTBEAT_SECONDS,
         ping_timeout_seconds=_HEARTBEAT_SECONDS,
     )
@@ -281,6 +298,10 @@ async def bot_harness(
                 asgi_app=app,
             )
 
+        # The runtime's wall clock, once Bot takes one (runtime_requests.md, request 3).
+        takes_wall_clock = "wall_clock" in inspect.signature(Bot).parameters
+        extra: dict[str, Any] = {"wall_clock": wall_clock} if takes_wall_clock else {}
+
         def make_bot() -> Bot:
             return Bot(
                 bot_config,
@@ -289,6 +310,7 @@ async def bot_harness(
                 clock=clock,
                 storage=store,
                 entry_points=entry_points,
+                **extra,
             )
 
         harness = BotHarness(
@@ -299,6 +321,7 @@ async def bot_harness(
             storage=store,
             wait_seconds=wait_seconds,
             failure_log=failure_log,
+            wall_clock=wall_clock,
         )
         plugin_logger.addHandler(failure_log)
         actor_logger.addHandler(failure_log)

@@ -22,7 +22,7 @@ CHILD_TIMEOUT_SECONDS = 50
 # Examples whose own test suite this file runs.
 SELF_TESTED = ("chat_metrics", "order_status", "returning_visitors")
 # Examples checked by dedicated tests in this folder.
-CHECKED_HERE: tuple[str, ...] = ("deploy",)  # test_deploy.py
+CHECKED_HERE = ("after_hours", "deploy")  # test_after_hours.py, test_deploy.py
 
 
 @pytest.mark.parametrize("example", SELF_TESTED)

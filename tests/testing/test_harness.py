@@ -8,6 +8,7 @@ the pacing model's, exactly, although no test waits for them.
 
 from __future__ import annotations
 
+import datetime
 import re
 import textwrap
 import types
@@ -438,3 +439,17 @@ async def test_a_dropped_link_and_a_server_error_reach_the_plugins(
         "connected reconnect=True",
         "server error rate_limited",
     ]
+
+
+async def test_wall_time_starts_where_the_test_says_and_moves_with_virtual_time(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    start = datetime.datetime(2024, 6, 1, 22, 0, tzinfo=datetime.UTC)
+    async with agentbot_harness(plugins=[Echo()], wall_time=start) as harness:
+        assert harness.wall_time() == start.timestamp()
+        await harness.advance(90)
+        assert harness.wall_time() == start.timestamp() + 90
+        visitor = await harness.visitor()
+        said = await visitor.say("hi")
+        (message,) = harness.control.chat(said.chat_id)["chat"]["messages"]
+        assert message["createdAt"].startswith("2024-06-01T22:01:30")
