@@ -93,6 +93,7 @@ class Lead:
     def as_json(self) -> dict[str, Any]:
         """Return the webhook payload / stored form."""
         return {
+            "event": "lead",
             "id": self.id,
             "email": self.email,
             "source": self.source,
@@ -188,28 +189,34 @@ class WebhookSender:
 
 
 class Outbox:
-    """Leads in the plugin's storage, each with its delivery state.
+    """Webhook payloads (leads, notifications) in the plugin's storage, with delivery state.
 
-    Stored under ``lead:<id>`` as ``{"lead": {...}, "attempts": n, "next_attempt_at": t,
-    "delivered_at": t | None, "last_error": str | None}`` (wall-clock epoch seconds).
+    Stored under ``outbox:<id>`` as ``{"payload": {...}, "attempts": n, "next_attempt_at":
+    t, "delivered_at": t | None, "last_error": str | None}`` (wall-clock epoch seconds).
+    Delivered records are kept (the storage is the record of every lead); pending ones are
+    retried until the webhook accepts them.
     """
 
-    PREFIX = "lead:"
+    PREFIX = "outbox:"
 
     def __init__(self, storage: Any, *, config: WebhookConfig) -> None:
         self.storage = storage
         self.config = config
         self.changed = anyio.Event()
-        """Set when a lead is added (wakes the delivery loop); replaced after each wake."""
+        """Set when something is added (wakes the delivery loop); replaced after each wake."""
 
     def add(self, lead: Lead) -> None:
         """Store ``lead`` as pending (due now); wake the delivery loop."""
+        self.add_payload(lead.as_json(), created_at=lead.created_at)
+
+    def add_payload(self, payload: Mapping[str, Any], *, created_at: float) -> None:
+        """Store any JSON ``payload`` with an ``"id"`` as pending (due at ``created_at``)."""
         self.storage.set(
-            self.PREFIX + lead.id,
+            self.PREFIX + str(payload["id"]),
             {
-                "lead": lead.as_json(),
+                "payload": dict(payload),
                 "attempts": 0,
-                "next_attempt_at": lead.created_at,
+                "next_attempt_at": created_at,
                 "delivered_at": None,
                 "last_error": None,
             },
@@ -221,7 +228,7 @@ class Outbox:
         found = []
         for key in self.storage.keys(self.PREFIX):
             record = self.storage.get(key)
-            if isinstance(record, dict) and "lead" in record:
+            if isinstance(record, dict) and "payload" in record:
                 found.append(record)
         return found
 
@@ -245,7 +252,7 @@ class Outbox:
             return None
         next_due: float | None = None
         for record in self.pending():
-            lead = record["lead"]
+            lead = record["payload"]
             due = float(record.get("next_attempt_at") or 0.0)
             if due <= now:
                 key = self.PREFIX + str(lead["id"])
@@ -258,7 +265,7 @@ class Outbox:
                     record["next_attempt_at"] = due
                     self.storage.set(key, record)
                     logger.warning(
-                        "lead %s: %s; attempt %d failed, next in %.0f s",
+                        "webhook %s: %s; attempt %d failed, next in %.0f s",
                         lead["id"],
                         exc,
                         record["attempts"],
@@ -269,7 +276,7 @@ class Outbox:
                     record["delivered_at"] = now
                     record["last_error"] = None
                     self.storage.set(key, record)
-                    logger.info("lead %s delivered to the webhook", lead["id"])
+                    logger.info("webhook %s delivered", lead["id"])
                     continue
             next_due = due if next_due is None else min(next_due, due)
         return next_due

@@ -10,7 +10,7 @@ unless a test passes its own clock.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +146,13 @@ async def bot_with(
     storage: Storage | None = None,
     runtime: dict[str, Any] | None = None,
     extra: list[tuple[str, object]] | None = None,
+    human_online: bool = False,
 ) -> AsyncIterator[Harness]:
-    """Start the sandbox and a Bot running ``sections``' plugins from their entry points."""
+    """Start the sandbox and a Bot running ``sections``' plugins from their entry points.
+
+    ``human_online``: the sandbox's human agent is logged in before the bot starts (the
+    sandbox reports agent statuses in the bot's login reply, not as later events).
+    """
     app = create_app(SandboxConfig())
     clock = clock if clock is not None else VirtualClock(autojump=True)
     config = bot_config(
@@ -170,12 +175,25 @@ async def bot_with(
     own = storage is None
     store = storage if storage is not None else Storage(MEMORY)
     try:
-        bot = Bot(config, plugins=extra or (), connect=connect, clock=clock, storage=store)
-        async with anyio.create_task_group() as tg:
-            with anyio.fail_after(WAIT_SECONDS):
-                await tg.start(bot.run)
-            yield Harness(app, bot, clock)
-            bot.stop()
+        async with AsyncExitStack() as stack:
+            if human_online:
+                human = app.state.sandbox.config.human
+                await stack.enter_async_context(
+                    AgentClient(
+                        "http://sandbox",
+                        agent_id=human.id,
+                        key=app.state.sandbox.config.account_key,
+                        auth_token=human.auth_token,
+                        eio=4,
+                        asgi_app=app,
+                    )
+                )
+            bot = Bot(config, plugins=extra or (), connect=connect, clock=clock, storage=store)
+            async with anyio.create_task_group() as tg:
+                with anyio.fail_after(WAIT_SECONDS):
+                    await tg.start(bot.run)
+                yield Harness(app, bot, clock)
+                bot.stop()
     finally:
         if own:
             store.close()

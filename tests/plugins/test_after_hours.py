@@ -39,7 +39,7 @@ async def test_closed_says_away_once_corrects_a_typo_and_stores_the_lead() -> No
         await h.say("thanks!", visitor="")
         messages = h.bot_messages(chat_id)
         store = h.bot.plugin_storage("after_hours")
-        records = [store.get(key) for key in store.keys("lead:")]
+        records = [store.get(key) for key in store.keys("outbox:")]
     assert messages == [
         AWAY,
         "Hmm, that does not look like an e-mail address. Could you check it?",
@@ -47,10 +47,10 @@ async def test_closed_says_away_once_corrects_a_typo_and_stores_the_lead() -> No
     ]
     (record,) = records
     assert record["delivered_at"] is None  # no webhook configured: kept in storage
-    assert record["lead"]["email"] == "ada@example.com"
-    assert record["lead"]["chat_id"] == chat_id
-    assert record["lead"]["source"] == "after_hours"
-    assert record["lead"]["messages"] == [
+    assert record["payload"]["email"] == "ada@example.com"
+    assert record["payload"]["chat_id"] == chat_id
+    assert record["payload"]["source"] == "after_hours"
+    assert record["payload"]["messages"] == [
         "hello?",
         "anyone there?",
         "ada@example",
@@ -80,7 +80,7 @@ async def test_open_hours_without_the_no_human_trigger_stay_silent() -> None:
         chat_id = await h.say("hi", visitor="")
         await h.say("my email is ada@example.com", visitor="")
         messages = h.bot_messages(chat_id)
-        leads = h.bot.plugin_storage("after_hours").keys("lead:")
+        leads = h.bot.plugin_storage("after_hours").keys("outbox:")
     assert messages == []
     assert leads == []
 

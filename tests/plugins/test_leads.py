@@ -113,7 +113,7 @@ def test_leads_survive_a_restart_of_the_store(tmp_path: Any) -> None:
         Outbox(storage.plugin_store("after_hours"), config=WebhookConfig()).add(lead())
     with Storage(path) as storage:
         (record,) = Outbox(storage.plugin_store("after_hours"), config=WebhookConfig()).pending()
-    assert Lead.from_json(record["lead"]) == lead()
+    assert Lead.from_json(record["payload"]) == lead()
 
 
 class ClockBot:
