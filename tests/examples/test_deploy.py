@@ -112,3 +112,9 @@ def test_the_dockerfile_runs_the_bot_unprivileged_from_the_shipped_config() -> N
             source = rest.split()[0]
             assert (REPO_ROOT / source).exists(), source
     assert "/etc/agentbot/bot.toml" in keywords["COPY"]
+
+
+def test_the_build_context_leaves_out_history_caches_and_node_modules() -> None:
+    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+    for pattern in (".git", "tests/interop/node_modules", "**/__pycache__", "*.sqlite3"):
+        assert pattern in ignored
