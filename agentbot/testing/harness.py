@@ -26,7 +26,7 @@ __all__ = ["DEFAULT_WAIT_SECONDS", "SETTLE_ROUNDS", "BotHarness", "FailureLog"]
 DEFAULT_WAIT_SECONDS = 20.0
 """Real seconds any one harness wait may take before it fails (a bug, not a slow machine)."""
 
-SETTLE_ROUNDS = 20
+SETTLE_ROUNDS = 50
 """Event-loop turns without any observable change after which the bot counts as settled."""
 
 _SPIN_ROUNDS = 200  # turns spent spinning before polling gently (a plugin awaiting real I/O)
