@@ -25,8 +25,9 @@ client, close storage — all within ``[runtime] shutdown_grace_seconds``.
 from __future__ import annotations
 
 import collections
+import inspect
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -59,7 +60,7 @@ from agentbot.api import (
     VisitorUpdated,
 )
 from agentbot.client import ConnectionDropped, Reconnected
-from agentbot.errors import AgentbotError
+from agentbot.errors import AgentbotError, PluginError
 from agentbot.runtime.actors import ChatActor, Incoming, Say
 from agentbot.runtime.clock import Clock, RealClock
 from agentbot.runtime.config import BotConfig
@@ -152,6 +153,11 @@ class Bot:
         self._stopping = False
         self._prepared = False
         self._handles: dict[str, PluginBot] = {}
+        # Plugin background tasks (PluginBot.start_soon): queued until the task group exists,
+        # refused once it is gone ("queue" → "run" → "closed").
+        self._tasks_state = "queue"
+        self._queued_tasks: list[_Background] = []
+        self._background_running = 0
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -236,6 +242,7 @@ class Bot:
                 try:
                     async with anyio.create_task_group() as tg:
                         self._tg = tg
+                        self._start_queued_tasks(tg)
                         self._account.post(Incoming(SessionStarted(client.session)))
                         task_status.started(self)
                         with anyio.CancelScope() as intake:
@@ -253,11 +260,14 @@ class Bot:
                         tg.cancel_scope.cancel()
                 finally:
                     self._tg = None
+                    self._tasks_state = "closed"
                     stop_hooks_due = False
                     with anyio.CancelScope(shield=True), anyio.move_on_after(grace):
                         await self.host.call("on_stop", self.handle_for)
                     self._client = None
         finally:
+            self._tasks_state = "closed"
+            self._queued_tasks.clear()
             if stop_hooks_due:  # on_start ran but the login failed: still let plugins clean up
                 with anyio.CancelScope(shield=True), anyio.move_on_after(grace):
                     await self.host.call("on_stop", self.handle_for)
@@ -296,6 +306,71 @@ class Bot:
             # A bug in the runtime must not take the other chats down.
             self.stats["actor_errors"] += 1
             logger.exception("chat %s: actor failed", actor.chat_id)
+
+    # -- plugin background tasks -----------------------------------------------------------
+
+    def start_background(
+        self,
+        fn: Callable[..., Awaitable[Any]],
+        args: tuple[Any, ...],
+        *,
+        plugin: str,
+        name: str | None = None,
+    ) -> None:
+        """Run ``await fn(*args)`` in the bot's task group (see :meth:`PluginBot.start_soon`).
+
+        Queued while the task group does not exist yet (``on_start``), refused (logged) once
+        the bot is shutting down. Raises :class:`~agentbot.errors.PluginError` if ``fn`` is
+        not callable.
+        """
+        if not callable(fn):
+            raise PluginError(
+                f"plugin {plugin!r}: start_soon() needs an async function, got {type(fn).__name__}",
+                plugin=plugin,
+            )
+        label = name or getattr(fn, "__qualname__", None) or repr(fn)
+        task = _Background(fn, args, plugin, label)
+        if self._tasks_state == "closed" or self._stopping:
+            logger.warning("plugin %s: not starting task %r: the bot is stopping", plugin, label)
+        elif self._tg is None:
+            self._queued_tasks.append(task)
+        else:
+            self._spawn(self._tg, task)
+
+    @property
+    def background_tasks(self) -> int:
+        """How many plugin background tasks are running (started and not finished).
+
+        For a test harness deciding whether the bot has settled: such a task is either
+        asleep on the clock or still working.
+        """
+        return self._background_running
+
+    def _start_queued_tasks(self, tg: anyio.abc.TaskGroup) -> None:
+        self._tasks_state = "run"
+        queued, self._queued_tasks = self._queued_tasks, []
+        for task in queued:
+            self._spawn(tg, task)
+
+    def _spawn(self, tg: anyio.abc.TaskGroup, task: _Background) -> None:
+        # Counted from now, not from the task's first step: a harness looking right after
+        # start_soon() must not see an idle bot.
+        self._background_running += 1
+        tg.start_soon(self._run_background, task, name=f"agentbot {task.plugin}: {task.label}")
+
+    async def _run_background(self, task: _Background) -> None:
+        try:
+            awaitable = task.fn(*task.args)
+            if not inspect.isawaitable(awaitable):
+                raise TypeError(
+                    f"{task.label} returned {type(awaitable).__name__}, not an awaitable: "
+                    "pass an async function"
+                )
+            await awaitable
+        except Exception as exc:
+            self.host.report_failure(task.plugin, f"background task {task.label!r} failed", exc)
+        finally:
+            self._background_running -= 1
 
     def queue_limit(self, chat_id: str | None) -> int:
         """Return how many events may wait in one actor's inbox."""
@@ -665,6 +740,16 @@ class Bot:
         """Return whether the bot stays quiet in ``chat_id``."""
         actor = self.chats.get(chat_id)
         return actor is not None and not actor.may_send()
+
+
+@attrs.frozen
+class _Background:
+    """A plugin's background task, waiting for the task group or running in it."""
+
+    fn: Callable[..., Awaitable[Any]]
+    args: tuple[Any, ...]
+    plugin: str
+    label: str
 
 
 def _format_stats(stats: collections.Counter[str]) -> str:

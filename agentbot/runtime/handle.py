@@ -2,14 +2,16 @@
 
 Plugins act only through this object and the values they return, never through the network
 client (STYLE.md §6). Each plugin gets its own instance, so ``bot.config``, ``bot.storage``
-and ``bot.logger`` are that plugin's; the actions (``say``, ``hand_off``, ``track_visitors``)
-go to the one shared runtime, which applies its rules (pacing, human first, loop guard, rate
-limit) to them like to any answer.
+and ``bot.logger`` are that plugin's; the actions (``say``, ``hand_off``,
+``track_visitors``) go to the one shared runtime, which applies its rules (pacing, human
+first, loop guard, rate limit) to them like to any answer. Background work (``start_soon``)
+runs in the bot's task group and is cancelled with it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from agentbot.runtime.storage import KeyValueStore
@@ -94,6 +96,48 @@ class PluginBot:
     def is_quiet(self, chat_id: str) -> bool:
         """Return whether the bot stays quiet in ``chat_id`` (closed, human, or handed off)."""
         return self._bot.is_quiet(chat_id)
+
+    # -- background work -------------------------------------------------------------------
+
+    def start_soon(
+        self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None
+    ) -> None:
+        """Run ``await fn(*args)`` in the background, for the rest of the bot's run.
+
+        Parameters:
+
+        - ``fn``: an async function (a coroutine function, or anything returning an
+          awaitable); called with ``args`` when the task starts.
+        - ``args``: its positional arguments (use ``functools.partial`` for keywords).
+        - ``name``: a label for logs and task listings (default: ``fn``'s qualified name).
+
+        For work that must not hold up a hook: deliveries with retries, timers, periodic
+        loops. The task runs in the bot's task group, so it is cancelled at shutdown, before
+        ``on_stop`` runs (so ``on_stop`` may close what the task used); it must not outlive
+        the run. Sleep through :meth:`sleep_until` so tests on a virtual clock never wait.
+
+        When it runs: at once if the bot is running; a call made before the bot is logged
+        in (from ``on_start``) is queued and started as soon as it is; a call made while the
+        bot shuts down (from ``on_stop``) is refused with a warning. Returns at once (it is
+        not async).
+
+        Failures: an exception out of the task is logged with the plugin's name and
+        traceback and counted as a plugin failure, like a hook that raised; the bot and the
+        other tasks keep running. Cancellation is not an error. Raises
+        :class:`~agentbot.PluginError` if ``fn`` is not callable.
+
+        Example::
+
+            @agentbot.hookimpl
+            def on_start(bot):
+                bot.start_soon(poll_orders, bot, name="poll orders")
+
+            async def poll_orders(bot):
+                while True:
+                    await refresh_cache()
+                    await bot.sleep_until(bot.now() + 60)
+        """
+        self._bot.start_background(fn, args, plugin=self._plugin.name, name=name)
 
     @property
     def track_visitors(self) -> bool:

@@ -497,6 +497,21 @@ class PluginHost:
             self._fail(plugin, hook, f"returned an invalid result ({exc})", None)
             return None
 
+    def report_failure(self, plugin: str, what: str, exc: BaseException | None) -> None:
+        """Log and count a failure of ``plugin`` outside a hook call (e.g. a background task).
+
+        Counted in :attr:`failures` like a failed hook, so a test harness that checks for
+        plugin failures sees it too.
+        """
+        self.failures[plugin] += 1
+        logger.error(
+            "plugin %s: %s (%d failures so far)",
+            plugin,
+            what,
+            self.failures[plugin],
+            exc_info=exc,
+        )
+
     def _fail(self, plugin: LoadedPlugin, hook: str, what: str, exc: BaseException | None) -> None:
         self.failures[plugin.name] += 1
         logger.error(

@@ -1,0 +1,184 @@
+"""The plugin-facing ``bot`` beyond hooks: background tasks, time, visitors and resuming.
+
+Every wait is on the virtual clock, on an event, or on ``wait_all_tasks_blocked``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+import pytest
+
+from agentbot import PluginBot, PluginError, Reply, hookimpl
+
+from .conftest import RunningBot
+from .fakes import visitor_message
+
+
+async def settle() -> None:
+    await anyio.wait_all_tasks_blocked()
+
+
+def handle(bot: Any, index: int = 0) -> PluginBot:
+    """The ``bot`` a plugin's hooks receive, for calls made from the test itself."""
+    result: PluginBot = bot.handle_for(bot.host.plugins[index])
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# start_soon
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_start_soon_from_on_start_runs_once_the_bot_is_logged_in(
+    running_bot: RunningBot,
+) -> None:
+    ran: list[tuple[str, bool]] = []
+
+    class Starter:
+        @hookimpl
+        def on_start(self, bot: PluginBot) -> None:
+            bot.start_soon(self.work, bot, "arg", name="work")
+            assert ran == []  # queued, not run inside on_start
+
+        async def work(self, bot: PluginBot, arg: str) -> None:
+            ran.append((arg, bot.session is not None))
+
+    async with running_bot(Starter()) as (bot, _client):
+        await settle()
+        assert ran == [("arg", True)]
+        assert bot.background_tasks == 0
+
+
+async def test_start_soon_from_a_hook_starts_at_once_and_does_not_hold_up_the_reply(
+    running_bot: RunningBot,
+) -> None:
+    release = anyio.Event()
+    done: list[str] = []
+
+    class Slow:
+        @hookimpl
+        def on_visitor_message(self, bot: PluginBot, text: str) -> Reply:
+            bot.start_soon(self.deliver, text)
+            return Reply("got it")
+
+        async def deliver(self, text: str) -> None:
+            await release.wait()
+            done.append(text)
+
+    async with running_bot(Slow()) as (bot, client):
+        await client.feed(visitor_message("c1", "lead"))
+        await client.wait_calls(3)
+        assert client.messages() == ["got it"]
+        assert bot.background_tasks == 1
+        release.set()
+        await settle()
+        assert done == ["lead"]
+        assert bot.background_tasks == 0
+
+
+async def test_background_tasks_are_cancelled_at_shutdown_before_on_stop(
+    running_bot: RunningBot,
+) -> None:
+    events: list[str] = []
+
+    class Worker:
+        @hookimpl
+        def on_connected(self, bot: PluginBot) -> None:
+            bot.start_soon(self.forever)
+
+        async def forever(self) -> None:
+            try:
+                await anyio.sleep_forever()
+            except anyio.get_cancelled_exc_class():
+                events.append("task cancelled")
+                raise
+
+        @hookimpl
+        def on_stop(self) -> None:
+            events.append("on_stop")
+
+    async with running_bot(Worker()) as (bot, _client):
+        await settle()
+        assert bot.background_tasks == 1
+        assert events == []
+    assert events == ["task cancelled", "on_stop"]
+    assert bot.background_tasks == 0
+
+
+async def test_a_failing_background_task_is_logged_with_the_plugin_and_the_bot_goes_on(
+    running_bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Failing:
+        @hookimpl
+        def on_connected(self, bot: PluginBot) -> None:
+            bot.start_soon(self.boom, name="webhook delivery")
+
+        async def boom(self) -> None:
+            raise RuntimeError("endpoint down")
+
+        @hookimpl
+        def on_visitor_message(self) -> Reply:
+            return Reply("still here")
+
+    caplog.set_level(logging.ERROR, logger="agentbot")
+    async with running_bot(named={"hooky": Failing()}) as (bot, client):
+        await settle()
+        await client.feed(visitor_message("c1", "hello?"))
+        await client.wait_calls(3)
+        assert client.messages() == ["still here"]
+        assert dict(bot.host.failures) == {"hooky": 1}
+    (record,) = [r for r in caplog.records if "webhook delivery" in r.getMessage()]
+    assert "hooky" in record.getMessage()
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], RuntimeError)
+
+
+async def test_a_sync_function_given_to_start_soon_is_a_reported_failure(
+    running_bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Mistaken:
+        @hookimpl
+        def on_connected(self, bot: PluginBot) -> None:
+            bot.start_soon(self.not_async)
+
+        def not_async(self) -> int:
+            return 1
+
+    caplog.set_level(logging.ERROR, logger="agentbot")
+    async with running_bot(Mistaken()) as (bot, _client):
+        await settle()
+        assert dict(bot.host.failures) == {"p0": 1}
+    assert any(r.exc_info and "not an awaitable" in str(r.exc_info[1]) for r in caplog.records)
+
+
+async def test_start_soon_while_stopping_is_refused_without_running(
+    running_bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    class Late:
+        @hookimpl
+        def on_stop(self, bot: PluginBot) -> None:
+            bot.start_soon(self.work, name="too late")
+
+        async def work(self) -> None:
+            ran.append("ran")
+
+    caplog.set_level(logging.WARNING, logger="agentbot")
+    async with running_bot(Late()):
+        pass
+    assert ran == []
+    assert any("too late" in r.getMessage() for r in caplog.records)
+
+
+async def test_start_soon_needs_a_callable(running_bot: RunningBot) -> None:
+    class Plain:
+        pass
+
+    async with running_bot(Plain()) as (bot, _client):
+        with pytest.raises(PluginError, match="async function") as raised:
+            handle(bot).start_soon(42)  # type: ignore[arg-type]
+        assert raised.value.plugin == "p0"
