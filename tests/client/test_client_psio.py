@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import pytest
 
-from agentbot.api import ChatMessage, ChatMessageReceived, ServerErrorEvent, VisitorGet
+from agentbot.api import (
+    ChatMessage,
+    ChatMessageReceived,
+    ServerErrorEvent,
+    TrackVisitors,
+    VisitorGet,
+)
 from agentbot.client import AgentClient, ConnectionDropped, Reconnected, ReconnectPolicy
 from agentbot.errors import AuthFailure, NotFound, RequestTimeout
 
@@ -95,7 +102,18 @@ async def test_server_that_stops_pinging_is_detected(monkeypatch: pytest.MonkeyP
     server_cm = PySocketIOSmartsupp(ping_interval=1, ping_timeout=1).running()
     async with server_cm as server, client_for(server) as client:
         silent["on"] = True
-        dropped = await client.events().next(timeout=10)
+
+        async def keep_talking() -> None:
+            # python-engineio also closes a link on which the client says nothing for
+            # interval + timeout; keep the client talking so only its own check can fire.
+            while True:
+                await client.send(TrackVisitors(enabled=False))
+                await anyio.sleep(0.25)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(keep_talking)
+            dropped = await client.events().next(timeout=10)
+            tg.cancel_scope.cancel()
         assert isinstance(dropped, ConnectionDropped)
         assert "ping" in dropped.reason
         silent["on"] = False
