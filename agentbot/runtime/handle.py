@@ -5,12 +5,14 @@ client (STYLE.md §6). Each plugin gets its own instance, so ``bot.config``, ``b
 and ``bot.logger`` are that plugin's; the actions (``say``, ``hand_off``,
 ``track_visitors``) go to the one shared runtime, which applies its rules (pacing, human
 first, loop guard, rate limit) to them like to any answer. Background work (``start_soon``)
-runs in the bot's task group and is cancelled with it.
+runs in the bot's task group and sleeps on the bot's clock (``now``, ``sleep_until``), so
+tests on a virtual clock never wait.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -138,6 +140,41 @@ class PluginBot:
                     await bot.sleep_until(bot.now() + 60)
         """
         self._bot.start_background(fn, args, plugin=self._plugin.name, name=name)
+
+    # -- time ------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Return the runtime clock's current time, in seconds.
+
+        Monotonic, with an arbitrary origin: use it for deadlines and durations (a retry's
+        backoff, "no human answered within 60 s"), never as a date — that is
+        :meth:`wall_time`. It is the clock that paces replies: in tests it is the harness's
+        virtual clock, so time only moves when the test says so.
+        """
+        return self._bot.clock.now()
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Wait until :meth:`now` reaches ``deadline`` (returns at once if it has passed).
+
+        Parameters:
+
+        - ``deadline``: a moment on the runtime clock, e.g. ``bot.now() + 30``.
+
+        Sleeps through the runtime's clock, so a test on a virtual clock never waits for
+        real; cancelled like any sleep (at shutdown, for a background task). Use it instead
+        of ``anyio.sleep``/``asyncio.sleep`` in plugin code. A NaN deadline raises
+        ``ValueError``.
+
+        Example (a retry with backoff, in a task started with :meth:`start_soon`)::
+
+            for attempt in range(5):
+                if await deliver(lead):
+                    break
+                await bot.sleep_until(bot.now() + 2**attempt)
+        """
+        if math.isnan(deadline):
+            raise ValueError("cannot sleep until NaN")
+        await self._bot.clock.sleep_until(deadline)
 
     @property
     def track_visitors(self) -> bool:

@@ -12,6 +12,7 @@ import anyio
 import pytest
 
 from agentbot import PluginBot, PluginError, Reply, hookimpl
+from agentbot.runtime.clock import VirtualClock
 
 from .conftest import RunningBot
 from .fakes import visitor_message
@@ -19,6 +20,10 @@ from .fakes import visitor_message
 
 async def settle() -> None:
     await anyio.wait_all_tasks_blocked()
+
+
+class Plain:
+    """A plugin that implements no hook: the test calls its ``bot`` directly."""
 
 
 def handle(bot: Any, index: int = 0) -> PluginBot:
@@ -175,10 +180,51 @@ async def test_start_soon_while_stopping_is_refused_without_running(
 
 
 async def test_start_soon_needs_a_callable(running_bot: RunningBot) -> None:
-    class Plain:
-        pass
-
     async with running_bot(Plain()) as (bot, _client):
         with pytest.raises(PluginError, match="async function") as raised:
             handle(bot).start_soon(42)  # type: ignore[arg-type]
         assert raised.value.plugin == "p0"
+
+
+# ---------------------------------------------------------------------------------------------
+# now / sleep_until
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_now_and_sleep_until_run_on_the_bot_s_clock(running_bot: RunningBot) -> None:
+    clock = VirtualClock(start=100.0)
+    woke: list[float] = []
+
+    class Timer:
+        @hookimpl
+        def on_connected(self, bot: PluginBot) -> None:
+            bot.start_soon(self.wait, bot)
+
+        async def wait(self, bot: PluginBot) -> None:
+            await bot.sleep_until(bot.now() + 30)
+            woke.append(bot.now())
+
+    async with running_bot(Timer(), clock=clock) as (bot, _client):
+        assert handle(bot).now() == 100.0
+        await clock.wait_sleepers(1)
+        assert clock.next_deadline() == 130.0
+        await clock.advance(29.5)
+        await settle()
+        assert woke == []
+        await clock.advance(0.5)
+        await settle()
+        assert woke == [130.0]
+
+
+async def test_sleep_until_a_past_deadline_returns_at_once(running_bot: RunningBot) -> None:
+    clock = VirtualClock(start=10.0)
+    async with running_bot(Plain(), clock=clock) as (bot, _client):
+        with anyio.fail_after(5):
+            await handle(bot).sleep_until(3.0)
+        assert clock.now() == 10.0
+
+
+async def test_sleep_until_nan_is_refused(running_bot: RunningBot) -> None:
+    async with running_bot(Plain()) as (bot, _client):
+        with pytest.raises(ValueError, match="NaN"):
+            await handle(bot).sleep_until(float("nan"))
