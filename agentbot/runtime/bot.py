@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -111,9 +112,11 @@ class Bot:
 
     ``config`` is the validated bot.toml. ``plugins`` are extra ``(name, object)`` plugins
     run in addition to the configured ones. ``connect`` builds the client (default: an
-    :class:`agentbot.client.AgentClient` from ``[smartsupp]``); ``clock`` drives pacing and
-    rate limits (default: the event loop's); ``storage`` replaces the SQLite file from config;
-    ``entry_points`` replaces the installed ``agentbot`` entry points (tests).
+    :class:`agentbot.client.AgentClient` from ``[smartsupp]``); ``clock`` drives pacing, rate
+    limits and plugins' sleeps (default: the event loop's); ``wall_clock`` gives epoch seconds
+    to plugins (``bot.wall_time()``; default :func:`time.time`, a test passes e.g.
+    ``lambda: EPOCH + virtual_clock.now()``); ``storage`` replaces the SQLite file from
+    config; ``entry_points`` replaces the installed ``agentbot`` entry points (tests).
     """
 
     def __init__(
@@ -123,11 +126,14 @@ class Bot:
         plugins: Sequence[tuple[str, object]] = (),
         connect: ClientFactory | None = None,
         clock: Clock | None = None,
+        wall_clock: Callable[[], float] | None = None,
         storage: Storage | None = None,
         entry_points: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.clock: Clock = clock if clock is not None else RealClock()
+        self.wall_clock: Callable[[], float] = wall_clock if wall_clock is not None else time.time
+        """Epoch seconds for plugins (``PluginBot.wall_time``): dates, opening hours."""
         self.host = PluginHost(config, extra=plugins, entry_points=entry_points)
         self.stats: collections.Counter[str] = collections.Counter()
         """Counts of what happened: events, replies sent, duplicates, cancellations, …"""

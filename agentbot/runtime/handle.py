@@ -153,6 +153,18 @@ class PluginBot:
         """
         return self._bot.clock.now()
 
+    def wall_time(self) -> float:
+        """Return the current date and time as epoch seconds (like :func:`time.time`).
+
+        For calendar questions: opening hours in a time zone, holidays, timestamps on a
+        lead. Convert with ``datetime.datetime.fromtimestamp(bot.wall_time(), tz)``. It is
+        the ``wall_clock`` the Bot was given: :func:`time.time` in production; in tests the
+        harness's virtual wall time (a fixed epoch plus the virtual clock), so "Saturday
+        night" is a test parameter and advancing the clock moves the date. Not monotonic
+        (the system clock may be set back): measure durations with :meth:`now`.
+        """
+        return float(self._bot.wall_clock())
+
     async def sleep_until(self, deadline: float) -> None:
         """Wait until :meth:`now` reaches ``deadline`` (returns at once if it has passed).
 

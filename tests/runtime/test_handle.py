@@ -228,3 +228,46 @@ async def test_sleep_until_nan_is_refused(running_bot: RunningBot) -> None:
     async with running_bot(Plain()) as (bot, _client):
         with pytest.raises(ValueError, match="NaN"):
             await handle(bot).sleep_until(float("nan"))
+
+
+# ---------------------------------------------------------------------------------------------
+# wall_time
+# ---------------------------------------------------------------------------------------------
+
+SATURDAY_NIGHT = 1_717_886_400.0  # 2024-06-08 22:40 UTC
+
+
+async def test_wall_time_comes_from_the_bot_s_wall_clock() -> None:
+    from agentbot.runtime.bot import Bot
+    from agentbot.runtime.storage import MEMORY, Storage
+
+    from .conftest import make_config
+    from .fakes import FakeClient
+
+    clock = VirtualClock()
+    client = FakeClient()
+    with Storage(MEMORY) as storage:
+        bot = Bot(
+            make_config(),
+            plugins=[("plain", Plain())],
+            connect=client.factory(),
+            clock=clock,
+            wall_clock=lambda: SATURDAY_NIGHT + clock.now(),
+            storage=storage,
+            entry_points={},
+        )
+        async with anyio.create_task_group() as tg:
+            await tg.start(bot.run)
+            assert handle(bot).wall_time() == SATURDAY_NIGHT
+            await clock.advance(3600)
+            assert handle(bot).wall_time() == SATURDAY_NIGHT + 3600
+            bot.stop()
+
+
+async def test_wall_time_defaults_to_the_system_clock(running_bot: RunningBot) -> None:
+    import time
+
+    async with running_bot(Plain()) as (bot, _client):
+        before = time.time()
+        seen = handle(bot).wall_time()
+        assert before <= seen <= time.time()
