@@ -50,6 +50,27 @@ BOT_LOGIN_TIMEOUT_SECONDS = 15.0
 # own defaults. Kept here so the demo's FAQ can be tuned to demo.toml's questions.
 DEMO_PLUGIN_OPTIONS: dict[str, dict[str, Any]] = {}
 
+
+def _demo_options(name: str) -> dict[str, Any]:
+    """Return the demo's options for a built-in plugin.
+
+    The faq plugin needs a file: the demo uses the small example FAQ shipped with it
+    (``agentbot_plugins/faq/example.toml``), found without importing the plugin itself.
+    """
+    options = dict(DEMO_PLUGIN_OPTIONS.get(name, {}))
+    if name == "faq" and "file" not in options:
+        try:  # the package's __init__ only (an editable install sets __path__ there)
+            package = importlib.import_module("agentbot_plugins")
+        except ImportError:
+            return options
+        for folder in getattr(package, "__path__", ()):
+            example = Path(folder) / "faq" / "example.toml"
+            if example.is_file():
+                options["file"] = str(example)
+                break
+    return options
+
+
 Echo = Callable[[str], None]
 
 
@@ -109,9 +130,7 @@ def _bot_config(config: SandboxConfig, urls: SiteUrls, plan: BotPlan, storage: P
         ),
         runtime=runtime_config.RuntimeSettings(storage_path=storage),
         plugins=tuple(
-            runtime_config.PluginSection(
-                name=name, options=DEMO_PLUGIN_OPTIONS.get(name, {}), position=index
-            )
+            runtime_config.PluginSection(name=name, options=_demo_options(name), position=index)
             for index, name in enumerate(plan.plugins)
         ),
     )
