@@ -57,7 +57,9 @@ from agentbot.api import (
     ChatVisitorTyping,
     Message,
     ServerErrorEvent,
+    Visitor,
     VisitorConnected,
+    VisitorGet,
     VisitorUpdated,
 )
 from agentbot.client import ConnectionDropped, Reconnected
@@ -71,6 +73,7 @@ from agentbot.runtime.plugins import LoadedPlugin, PluginHost
 from agentbot.runtime.ports import AgentClientLike, ClientFactory
 from agentbot.runtime.replies import Candidate, Reply, choose_reply
 from agentbot.runtime.storage import KeyValueStore, Storage
+from agentbot.runtime.visitors import NotConnected, VisitorDirectory
 
 __all__ = ["MAX_TRACKED_CHATS", "Bot", "SessionStarted"]
 
@@ -164,6 +167,8 @@ class Bot:
         self._tasks_state = "queue"
         self._queued_tasks: list[_Background] = []
         self._background_running = 0
+        self.visitors = VisitorDirectory(fetch=self._fetch_visitor, clock=self.clock)
+        """What the bot knows about visitors (``PluginBot.visitor``)."""
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -524,6 +529,10 @@ class Bot:
             self._agent_status[event.id] = status if isinstance(status, str) else None
         elif isinstance(event, ServerErrorEvent):
             logger.warning("server error: %s", event.as_error())
+        elif isinstance(event, VisitorConnected):
+            self.visitors.seen(event.visitor)
+        elif isinstance(event, VisitorUpdated):
+            self.visitors.updated(event.id, event.changes)
 
     def _set_session(self, session: AgentConnectReply | None) -> None:
         self._session = session
@@ -741,6 +750,18 @@ class Bot:
         if message and message.strip() and self._tg is not None and not self._stopping:
             actor.post(Say(message, plugin, handoff=True))
         return True
+
+    async def visitor(self, visitor_id: str) -> Visitor | None:
+        """Return the latest known details of a visitor (see :meth:`PluginBot.visitor`)."""
+        return await self.visitors.lookup(visitor_id)
+
+    async def _fetch_visitor(self, visitor_id: str) -> Any:
+        client = self._client
+        if client is None:
+            raise NotConnected("not connected")
+        return await client.request(
+            VisitorGet(id=visitor_id), timeout=self.visitors.timeout_seconds
+        )
 
     def is_quiet(self, chat_id: str) -> bool:
         """Return whether the bot stays quiet in ``chat_id``."""

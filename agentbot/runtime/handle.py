@@ -16,10 +16,11 @@ import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from agentbot.errors import PluginError
 from agentbot.runtime.storage import KeyValueStore
 
 if TYPE_CHECKING:
-    from agentbot.api import AccountAgent, AgentConnectReply
+    from agentbot.api import AccountAgent, AgentConnectReply, Visitor
     from agentbot.runtime.bot import Bot
     from agentbot.runtime.plugins import LoadedPlugin
 
@@ -75,6 +76,47 @@ class PluginBot:
     def humans_online(self) -> tuple[str, ...]:
         """Return the ids of other agents currently online: is a human around to take over?"""
         return self._bot.humans_online()
+
+    async def visitor(self, visitor_id: str | None) -> Visitor | None:
+        """Return what the bot knows about a visitor: name, language, visits, page, ….
+
+        Parameters:
+
+        - ``visitor_id``: the visitor's id, e.g. ``chat.visitor_id`` in
+          ``on_chat_opened`` or ``message.visitor_id`` in ``on_visitor_message``. None (a
+          message without one) gives None.
+
+        Returns the latest :class:`~agentbot.Visitor` the bot knows, or None when it cannot
+        find out. The runtime keeps a small per-bot cache (the last 1000 visitors, least
+        recently used forgotten), filled from ``visitor.connected`` and ``visitor.updated``
+        events and, on a miss, from a ``visitor.get`` request to the server. That request
+        is time-limited (2 s); an error or timeout gives None, and the same visitor is not
+        asked for again within 30 s of the runtime clock (None meanwhile). Plugins asking
+        for the same visitor at the same time share one request. Use it instead of
+        collecting ``on_visitor_connected`` yourself: with ``track_visitors`` off (the
+        default) the bot never sees a visitor's ``visitor.connected``, which is announced
+        before the chat opens.
+
+        Async (it may wait for the server, within the hook's time budget); it never
+        raises for a missing visitor or a server error.
+
+        Example::
+
+            @agentbot.hookimpl
+            async def on_chat_opened(bot, chat_id, chat):
+                visitor = await bot.visitor(chat.visitor_id)
+                name = visitor.name if visitor is not None and visitor.name else "there"
+                bot.say(chat_id, f"Hi {name}!")
+        """
+        if visitor_id is None or visitor_id == "":
+            return None
+        if not isinstance(visitor_id, str):
+            raise PluginError(
+                f"plugin {self._plugin.name!r}: visitor() takes a visitor id (str), "
+                f"got {type(visitor_id).__name__}",
+                plugin=self._plugin.name,
+            )
+        return await self._bot.visitor(visitor_id)
 
     # -- actions ---------------------------------------------------------------------------
 

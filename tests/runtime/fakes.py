@@ -28,9 +28,11 @@ from agentbot.api import (
     Message,
     Request,
     TrackVisitors,
+    Visitor,
+    VisitorGet,
 )
 from agentbot.api.assumed import Chat
-from agentbot.errors import ConnectionLost
+from agentbot.errors import ConnectionLost, NotFound
 
 BOT_ID = "bot-1"
 HUMAN_ID = "human-7"
@@ -116,6 +118,8 @@ def describe(request: Request) -> tuple[Any, ...]:
         return ("message", request.chat_id, request.text)
     if isinstance(request, TrackVisitors):
         return ("track_visitors", request.enabled)
+    if isinstance(request, VisitorGet):
+        return ("visitor_get", request.id)
     return (type(request).__name__,)
 
 
@@ -129,6 +133,10 @@ class FakeClient:
         self.track_visitors_calls: list[bool] = []
         self.echo = echo
         self.fail_messages = False
+        self.visitors: dict[str, Visitor] = {}
+        """What ``visitor.get`` answers; an unknown id gets ``NotFound``."""
+        self.hold_visitor_get: anyio.Event | None = None
+        """When set, ``visitor.get`` waits for this event before answering."""
         self.entered = 0
         self.closed = False
         self.changed = anyio.Event()
@@ -167,6 +175,13 @@ class FakeClient:
             if self.echo:
                 self._send.send_nowait(ChatMessageReceived(chat_id=req.chat_id, message=stored))
             return stored
+        if isinstance(req, VisitorGet):
+            if self.hold_visitor_get is not None:
+                await self.hold_visitor_get.wait()
+            visitor = self.visitors.get(req.id)
+            if visitor is None:
+                raise NotFound("Visitor not found", type="not_found", event="visitor.get")
+            return visitor
         return None
 
     async def send(self, req: Request) -> None:
