@@ -751,6 +751,16 @@ class Bot:
             actor.post(Say(message, plugin, handoff=True))
         return True
 
+    def resume(self, chat_id: str, *, plugin: str | None = None) -> bool:
+        """Undo a hand-off: the bot may answer in ``chat_id`` again (see PluginBot.resume)."""
+        actor = self.chats.get(chat_id)
+        if actor is None or actor.closed or actor.human_active:
+            return False
+        if actor.handed_off:
+            logger.info("chat %s: the bot answers again (resumed by %s)", chat_id, plugin)
+            actor.handed_off = False
+        return True
+
     async def visitor(self, visitor_id: str) -> Visitor | None:
         """Return the latest known details of a visitor (see :meth:`PluginBot.visitor`)."""
         return await self.visitors.lookup(visitor_id)

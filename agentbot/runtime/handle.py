@@ -2,7 +2,7 @@
 
 Plugins act only through this object and the values they return, never through the network
 client (STYLE.md §6). Each plugin gets its own instance, so ``bot.config``, ``bot.storage``
-and ``bot.logger`` are that plugin's; the actions (``say``, ``hand_off``,
+and ``bot.logger`` are that plugin's; the actions (``say``, ``hand_off``, ``resume``,
 ``track_visitors``) go to the one shared runtime, which applies its rules (pacing, human
 first, loop guard, rate limit) to them like to any answer. Background work (``start_soon``)
 runs in the bot's task group and sleeps on the bot's clock (``now``, ``sleep_until``), so
@@ -132,10 +132,41 @@ class PluginBot:
     def hand_off(self, chat_id: str, *, message: str | None = None) -> bool:
         """Stop answering in ``chat_id``: cancel the pending answer and stay quiet there.
 
+        Quiet until the chat closes or a plugin calls :meth:`resume`.
+
         ``message`` (optional) is sent first, paced, as the bot's last words (e.g. "A
         colleague will take over"). Returns False if the chat is unknown or already closed.
         """
         return self._bot.hand_off(chat_id, message=message, plugin=self._plugin.name)
+
+    def resume(self, chat_id: str) -> bool:
+        """Undo :meth:`hand_off`: let the bot answer and say things in ``chat_id`` again.
+
+        Parameters:
+
+        - ``chat_id``: a chat the bot handed off (by any plugin).
+
+        Returns True when the bot may speak in the chat now (also when it was not handed
+        off); False, changing nothing, when the chat is unknown or closed, or a human agent
+        is active there (human first always wins: a chat a human took over is not the
+        bot's to take back). The next visitor message is answered as usual, and
+        :meth:`say` works again; nothing said or skipped while the chat was handed off is
+        replayed. Sync; call it from any hook or background task.
+
+        Example (come back once if no human answered within two minutes)::
+
+            @agentbot.hookimpl
+            def on_visitor_message(bot, chat_id, text):
+                if "human" in text.lower():
+                    bot.hand_off(chat_id, message="Let me find a colleague.")
+                    bot.start_soon(come_back, bot, chat_id, bot.now() + 120)
+
+            async def come_back(bot, chat_id, deadline):
+                await bot.sleep_until(deadline)
+                if bot.resume(chat_id):
+                    bot.say(chat_id, "Nobody is free right now; can I take a message?")
+        """
+        return self._bot.resume(chat_id, plugin=self._plugin.name)
 
     def is_quiet(self, chat_id: str) -> bool:
         """Return whether the bot stays quiet in ``chat_id`` (closed, human, or handed off)."""

@@ -271,3 +271,83 @@ async def test_wall_time_defaults_to_the_system_clock(running_bot: RunningBot) -
         before = time.time()
         seen = handle(bot).wall_time()
         assert before <= seen <= time.time()
+
+
+# ---------------------------------------------------------------------------------------------
+# resume
+# ---------------------------------------------------------------------------------------------
+
+
+class HandsOff:
+    """Hands the chat off on "human please", answers everything else."""
+
+    @hookimpl
+    def on_visitor_message(self, bot: PluginBot, chat_id: str, text: str) -> Reply | None:
+        if text == "human please":
+            bot.hand_off(chat_id, message="Let me find a colleague.")
+            return None
+        return Reply(f"bot: {text}")
+
+
+async def test_resume_lets_the_bot_answer_a_handed_off_chat_again(
+    running_bot: RunningBot,
+) -> None:
+    async with running_bot(HandsOff(), pacing={"time_scale": 0.0}) as (bot, client):
+        await client.feed(visitor_message("c1", "human please"))
+        await client.wait_calls(3)
+        await client.feed(visitor_message("c1", "hello?"))
+        await settle()
+        assert client.messages() == ["Let me find a colleague."]
+        assert bot.is_quiet("c1")
+        assert handle(bot).resume("c1") is True
+        assert not bot.is_quiet("c1")
+        await client.feed(visitor_message("c1", "still there?"))
+        await client.wait_calls(6)
+        assert client.messages() == ["Let me find a colleague.", "bot: still there?"]
+
+
+async def test_resume_from_a_timer_when_no_human_came(running_bot: RunningBot) -> None:
+    clock = VirtualClock()
+
+    class ComesBack(HandsOff):
+        @hookimpl
+        def on_visitor_message(self, bot: PluginBot, chat_id: str, text: str) -> Reply | None:
+            if text == "human please":
+                bot.start_soon(self.come_back, bot, chat_id, bot.now() + 120)
+            return super().on_visitor_message(bot, chat_id, text)
+
+        async def come_back(self, bot: PluginBot, chat_id: str, deadline: float) -> None:
+            await bot.sleep_until(deadline)
+            if bot.resume(chat_id):
+                bot.say(chat_id, "Nobody is free; can I take a message?")
+
+    pacing = {"time_scale": 0.0}
+    async with running_bot(ComesBack(), clock=clock, pacing=pacing) as (_bot, client):
+        await client.feed(visitor_message("c1", "human please"))
+        await client.wait_calls(3)
+        await clock.advance(119)
+        await settle()
+        assert client.messages() == ["Let me find a colleague."]
+        await clock.advance(1)
+        await client.wait_calls(6)
+        assert client.messages() == [
+            "Let me find a colleague.",
+            "Nobody is free; can I take a message?",
+        ]
+
+
+async def test_resume_refuses_unknown_closed_and_human_chats(running_bot: RunningBot) -> None:
+    from .fakes import agent_joined, chat_closed, chat_opened
+
+    async with running_bot(HandsOff(), pacing={"time_scale": 0.0}) as (bot, client):
+        assert handle(bot).resume("nope") is False
+        await client.feed(chat_opened("c1"), chat_closed("c1"))
+        await client.feed(chat_opened("c2"), visitor_message("c2", "human please"))
+        await client.feed(agent_joined("c2"))
+        await settle()
+        assert handle(bot).resume("c1") is False
+        assert handle(bot).resume("c2") is False
+        assert bot.is_quiet("c2")
+        await client.feed(chat_opened("c3"))
+        await settle()
+        assert handle(bot).resume("c3") is True  # never handed off: nothing to undo
