@@ -615,7 +615,11 @@ class Bot:
     async def choose_answer(
         self, actor: ChatActor, message: Message, text: str, event: Any
     ) -> Candidate | None:
-        """Ask every plugin for a reply to ``message``; return the best candidate, if any."""
+        """Ask every plugin for a reply to ``message``; return the best candidate, if any.
+
+        Then tell every plugin the choice (``on_reply_chosen``), unless the chat went quiet
+        meanwhile.
+        """
         results = await self.host.call(
             "on_visitor_message",
             self.handle_for,
@@ -638,6 +642,16 @@ class Bot:
             )
         else:
             logger.debug("chat %s: no plugin answered message %s", actor.chat_id, message.id)
+        if actor.may_send():
+            await self.host.call(
+                "on_reply_chosen",
+                self.handle_for,
+                chat_id=actor.chat_id,
+                message=message,
+                text=text,
+                reply=chosen.reply if chosen is not None else None,
+                plugin=chosen.plugin if chosen is not None else None,
+            )
         return chosen
 
     # -- the wire (called by actors) ---------------------------------------------------------

@@ -276,6 +276,52 @@ def on_visitor_message(
 
 
 @hookspec
+def on_reply_chosen(
+    bot: PluginBot,
+    chat_id: str,
+    message: Message,
+    text: str,
+    reply: Reply | None,
+    plugin: str | None,
+) -> None:
+    """Learn which answer the runtime picked for a visitor message, or that none qualified.
+
+    Parameters:
+
+    - ``bot``: this plugin's :class:`~agentbot.PluginBot`.
+    - ``chat_id``: the chat's id.
+    - ``message``: the visitor's message that :func:`on_visitor_message` was asked about.
+    - ``text``: the message's text ("" for non-text content).
+    - ``reply``: the chosen :class:`~agentbot.Reply` (its ``text`` and ``confidence``), or
+      None when no plugin proposed one or every candidate was below
+      ``[runtime] min_confidence``.
+    - ``plugin``: the name of the plugin whose reply was chosen, or None with ``reply``.
+
+    Plugins see only their own candidates; this hook tells every plugin the outcome, e.g.
+    to count a streak of unanswered or low-confidence messages and hand the chat to a human,
+    or to note that a greeting was given. Called once per visitor message that
+    :func:`on_visitor_message` ran for, after the runtime chose and before the answer is
+    planned; not called if a human took over or the chat closed while the plugins were
+    thinking. The chosen answer may still not go out (a human joins during the paced wait,
+    the visitor writes again and the answer is replaced): it is the choice, not the
+    delivery. Acting here takes effect before the answer: ``bot.hand_off(chat_id)`` drops
+    it (send your own ``message=`` instead); something ``bot.say()`` queues goes out after
+    it. Sync or async (the answer waits for it, within the hook time budget); return value
+    ignored.
+
+    Example::
+
+        @agentbot.hookimpl
+        def on_reply_chosen(bot, chat_id, reply):
+            weak = reply is None or reply.confidence < 0.5
+            misses = bot.storage.get(chat_id, 0) + 1 if weak else 0
+            bot.storage.set(chat_id, misses)
+            if misses >= 3:
+                bot.hand_off(chat_id, message="Let me get a colleague for you.")
+    """
+
+
+@hookspec
 def on_visitor_typing(bot: PluginBot, chat_id: str, is_typing: bool, event: ServerEvent) -> None:
     """Note that the visitor started or stopped typing in a chat.
 

@@ -89,6 +89,13 @@ class Recorder:
         return Reply(f"re: {text}")
 
     @hookimpl
+    async def on_reply_chosen(
+        self, chat_id: str, message: Any, text: str, reply: Reply | None, plugin: str | None
+    ) -> None:
+        arguments = {"chat_id": chat_id, "message": message, "text": text, "reply": reply}
+        self.calls.append(("on_reply_chosen", {**arguments, "plugin": plugin}))
+
+    @hookimpl
     def on_visitor_typing(self, chat_id: str, is_typing: bool) -> None:
         self.calls.append(("on_visitor_typing", {"chat_id": chat_id, "is_typing": is_typing}))
 
@@ -248,6 +255,111 @@ async def test_hook_on_visitor_message(running_bot: RunningBot) -> None:
         ]
         # Not called for the bot's own echoed reply.
         assert client.messages() == ["re: opening hours?"]
+
+
+async def test_hook_on_reply_chosen(running_bot: RunningBot) -> None:
+    class Unsure:
+        @hookimpl
+        def on_visitor_message(self) -> Reply:
+            return Reply("maybe", confidence=0.3)
+
+    recorder = Recorder()  # answers "re: <text>" with confidence 1.0: it wins
+    event = visitor_message("c1", "opening hours?")
+    async with running_bot(recorder, named={"unsure": Unsure()}) as (_bot, client):
+        await client.feed(event)
+        await client.wait_calls(3)
+        await settle()
+        assert recorder.named("on_reply_chosen") == [
+            {
+                "chat_id": "c1",
+                "message": event.message,
+                "text": "opening hours?",
+                "reply": Reply("re: opening hours?"),
+                "plugin": "p0",
+            }
+        ]
+        # Called before the answer is planned, once per message; not for the bot's echo.
+        names = [name for name, _ in recorder.calls]
+        assert names.index("on_visitor_message") < names.index("on_reply_chosen")
+        assert client.messages() == ["re: opening hours?"]
+
+
+async def test_on_reply_chosen_says_none_when_nothing_qualifies(running_bot: RunningBot) -> None:
+    seen: list[tuple[Reply | None, str | None]] = []
+
+    class Unsure:
+        @hookimpl
+        def on_visitor_message(self) -> Reply:
+            return Reply("maybe", confidence=0.3)
+
+        @hookimpl
+        def on_reply_chosen(self, reply: Reply | None, plugin: str | None) -> None:
+            seen.append((reply, plugin))
+
+    class Silent:
+        @hookimpl
+        def on_reply_chosen(self, reply: Reply | None, plugin: str | None) -> None:
+            seen.append((reply, plugin))
+
+    async with running_bot(Unsure(), Silent(), runtime={"min_confidence": 0.5}) as (_bot, client):
+        await client.feed(visitor_message("c1", "what?"))
+        await settle()
+        assert seen == [(None, None), (None, None)]
+        assert client.calls == []
+
+
+async def test_hand_off_from_on_reply_chosen_drops_the_chosen_answer(
+    running_bot: RunningBot,
+) -> None:
+    class Streak:
+        def __init__(self) -> None:
+            self.weak = 0
+
+        @hookimpl
+        def on_visitor_message(self) -> Reply:
+            return Reply("not sure", confidence=0.2)
+
+        @hookimpl
+        def on_reply_chosen(self, bot: PluginBot, chat_id: str, reply: Reply | None) -> None:
+            self.weak = self.weak + 1 if reply is None or reply.confidence < 0.5 else 0
+            if self.weak >= 2:
+                bot.hand_off(chat_id, message="Let me get a colleague.")
+
+    async with running_bot(Streak(), pacing={"time_scale": 0.0}) as (bot, client):
+        await client.feed(visitor_message("c1", "a"))
+        await client.wait_calls(3)
+        await client.feed(visitor_message("c1", "b"))
+        await client.wait_calls(6)
+        await settle()
+        assert client.messages() == ["not sure", "Let me get a colleague."]
+        assert bot.is_quiet("c1")
+
+
+async def test_on_reply_chosen_is_not_called_when_a_human_took_over_meanwhile(
+    running_bot: RunningBot,
+) -> None:
+    gate = anyio.Event()
+    seen: list[Reply | None] = []
+
+    class Thinking:
+        @hookimpl
+        async def on_visitor_message(self) -> Reply:
+            await gate.wait()
+            return Reply("late")
+
+        @hookimpl
+        def on_reply_chosen(self, reply: Reply | None) -> None:
+            seen.append(reply)
+
+    async with running_bot(Thinking()) as (_bot, client):
+        await client.feed(visitor_message("c1", "hi"))
+        await settle()
+        await client.feed(agent_joined("c1"))
+        await settle()
+        gate.set()
+        await settle()
+        assert seen == []
+        assert client.calls == []
 
 
 async def test_hook_on_visitor_typing(running_bot: RunningBot) -> None:
