@@ -1,23 +1,22 @@
-"""The few runtime facilities the built-in plugins need beyond today's ``PluginBot``.
+"""The runtime facilities the built-in plugins use, in one place.
 
-Each function uses the ``PluginBot`` method requested in the project notes
-(runtime_requests.md, "REQUESTS from the plugins engineer") when the runtime offers it, and
-otherwise says so or falls back as documented, so the plugins keep working — with less —
-on a runtime that does not have it yet. When every request has landed this module becomes
-thin wrappers and can go.
+Background tasks, the runtime clock and wall time are ``PluginBot`` methods. Visitor
+lookup, undoing a hand-off and bot.toml's folder were requested from the runtime (project
+notes, "REQUESTS from the plugins engineer"): each is used when the runtime offers it, with
+the documented fallback otherwise, so the plugins keep working — with less — until then.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from agentbot import PluginBot, Visitor
 
 __all__ = [
     "can_resume",
-    "can_run_background",
+    "config_dir",
     "now",
     "resume",
     "sleep_until",
@@ -27,35 +26,24 @@ __all__ = [
 ]
 
 
-def can_run_background(bot: PluginBot) -> bool:
-    """Whether the runtime runs plugin background tasks (request 1) on its clock (request 2)."""
-    return all(hasattr(bot, name) for name in ("start_soon", "now", "sleep_until"))
-
-
-def start_soon(bot: PluginBot, fn: Callable[..., Awaitable[Any]], *args: Any, name: str) -> bool:
-    """Run ``fn(*args)`` in the bot's task group; False if the runtime cannot (request 1)."""
-    starter = getattr(bot, "start_soon", None)
-    if starter is None:
-        return False
-    starter(fn, *args, name=name)
-    return True
+def start_soon(bot: PluginBot, fn: Callable[..., Awaitable[Any]], *args: Any, name: str) -> None:
+    """Run ``fn(*args)`` in the bot's task group for the rest of the run."""
+    bot.start_soon(fn, *args, name=name)
 
 
 def now(bot: PluginBot) -> float:
-    """The runtime clock's monotonic now (request 2), else ``time.monotonic()``."""
-    reader = getattr(bot, "now", None)
-    return float(reader()) if reader is not None else time.monotonic()
+    """The runtime clock's monotonic now (virtual in tests)."""
+    return bot.now()
 
 
 async def sleep_until(bot: PluginBot, deadline: float) -> None:
-    """Sleep on the runtime clock (request 2); only ever called when it exists."""
-    await bot.sleep_until(deadline)  # type: ignore[attr-defined]
+    """Sleep on the runtime clock."""
+    await bot.sleep_until(deadline)
 
 
 def wall_time(bot: PluginBot) -> float:
-    """Epoch seconds from the runtime (request 3; virtual in tests), else ``time.time()``."""
-    reader = getattr(bot, "wall_time", None)
-    return float(reader()) if reader is not None else time.time()
+    """Epoch seconds from the runtime (virtual in tests)."""
+    return bot.wall_time()
 
 
 async def visitor(bot: PluginBot, visitor_id: str | None) -> Visitor | None:
@@ -65,6 +53,12 @@ async def visitor(bot: PluginBot, visitor_id: str | None) -> Visitor | None:
         return None
     found = await lookup(visitor_id)
     return found if isinstance(found, Visitor) else None
+
+
+def config_dir(bot: PluginBot) -> Path | None:
+    """The folder of bot.toml, for plugin paths relative to it (request 10), else None."""
+    folder = getattr(bot, "config_dir", None)
+    return folder if isinstance(folder, Path) else None
 
 
 def can_resume(bot: PluginBot) -> bool:

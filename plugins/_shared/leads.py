@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -155,8 +155,9 @@ class WebhookConfig:
     """Wait after the first failure; doubled after each further one ..."""
     retry_max_seconds: float = attrs.field(default=3600.0, validator=_positive)
     """... up to this. Retries never stop: a lead is never dropped."""
-    idle_check_seconds: float = attrs.field(default=300.0, validator=_non_negative)
-    """With nothing due, look at storage again after this long (0: only when woken)."""
+    idle_check_seconds: float = attrs.field(default=0.0, validator=_non_negative)
+    """With nothing pending, look at storage again after this long; 0 (the default): only
+    when the plugin adds something (nothing else writes its outbox)."""
 
 
 class WebhookError(AgentbotError):
@@ -290,16 +291,27 @@ class DeliveryLoop:
     :func:`compat.start_soon`; cancelled with the bot.
     """
 
-    def __init__(self, outbox: Outbox, sender: WebhookSender) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        sender: WebhookSender,
+        *,
+        wall_clock: Callable[[], float] | None = None,
+    ) -> None:
         self.outbox = outbox
         self.sender = sender
+        self.wall_clock = wall_clock
+        """Epoch seconds; default the runtime's ``bot.wall_time()``."""
+
+    def _wall(self, bot: PluginBot) -> float:
+        return self.wall_clock() if self.wall_clock is not None else compat.wall_time(bot)
 
     async def run(self, bot: PluginBot) -> None:
         """Loop until cancelled."""
         config = self.outbox.config
         while True:
             woken = self.outbox.changed
-            wall = compat.wall_time(bot)
+            wall = self._wall(bot)
             try:
                 next_due = await self.outbox.deliver_due(self.sender, now=wall)
             except AgentbotError:  # storage trouble: logged, retried on the next round
@@ -308,7 +320,7 @@ class DeliveryLoop:
             if next_due is None:
                 wait = config.idle_check_seconds or None
             else:
-                wait = max(next_due - compat.wall_time(bot), 0.0)
+                wait = max(next_due - self._wall(bot), 0.0)
             if woken.is_set():
                 self.outbox.changed = anyio.Event()
                 if wait is None or wait > 0:

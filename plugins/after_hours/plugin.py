@@ -175,16 +175,11 @@ class AfterHours:
         pending = len(self.outbox.pending())
         if config.webhook.url is not None:
             sender = WebhookSender(config.webhook, transport=self._transport)
-            loop = DeliveryLoop(self.outbox, sender)
-            if compat.can_run_background(bot):
-                compat.start_soon(bot, loop.run, bot, name="after_hours lead delivery")
-            else:
-                bot.logger.warning(
-                    "after_hours: this runtime runs no plugin background tasks; leads are "
-                    "stored (%d pending) but not sent to the webhook",
-                    pending,
-                )
-        if self._tracks(config) and compat.can_run_background(bot):
+            loop = DeliveryLoop(self.outbox, sender, wall_clock=lambda: self.wall_time(bot))
+            compat.start_soon(bot, loop.run, bot, name="after_hours lead delivery")
+            if pending:
+                bot.logger.info("after_hours: %d lead(s) waiting for the webhook", pending)
+        if self._tracks(config):
             compat.start_soon(bot, self._track_loop, bot, name="after_hours track_visitors")
 
     @staticmethod
@@ -213,6 +208,8 @@ class AfterHours:
                 return
             wait = max(change.timestamp() - wall, 1.0)
             await compat.sleep_until(bot, compat.now(bot) + wait)
+            if self.wall_time(bot) <= wall:
+                return  # a wall clock that does not move (a test's fixed moment): stop
 
     @hookimpl
     def on_connected(self, bot: PluginBot) -> None:

@@ -85,7 +85,8 @@ class FaqConfig:
     """``[plugins.faq]``: where the FAQ lives and how sure the bot must be to answer."""
 
     file: Path
-    """The FAQ file (TOML, or JSON if it ends in .json), relative to bot.toml."""
+    """The FAQ file (TOML, or JSON if it ends in .json), relative to bot.toml (the working
+    folder until the runtime tells plugins where bot.toml is)."""
     method: Literal["blend", "bm25", "fuzzy"] = "blend"
     """Matching method; ``blend`` measured best (docs/plugins.md, "How matching was chosen")."""
     threshold: float | None = attrs.field(default=None, validator=_unit)
@@ -268,8 +269,8 @@ class FaqPlugin:
     async def on_start(self, bot: PluginBot) -> None:
         """Load the FAQ file (in a worker thread); a bad file is logged, the bot runs on."""
         config: FaqConfig = bot.config
-        base = getattr(bot, "config_dir", None)
-        self.faq = Faq(config, base_dir=base if isinstance(base, Path) else None)
+        # Relative to bot.toml when the runtime says where it is, else to the working folder.
+        self.faq = Faq(config, base_dir=compat.config_dir(bot))
         try:
             index = await anyio.to_thread.run_sync(self.faq.load)
         except FaqFileError as exc:

@@ -150,8 +150,7 @@ class Handoff:
 
     ``clock`` (monotonic seconds) and ``wall_clock`` (epoch seconds) are for tests; by
     default the runtime's clocks are used. With ``clock`` given, no timer task runs: the
-    bot comes back when the next event of the chat finds the wait over (the same check
-    covers a runtime without background tasks, and a restart).
+    bot comes back when the next event of the chat finds the wait over.
     """
 
     def __init__(
@@ -184,14 +183,9 @@ class Handoff:
         self.matcher = PhraseMatcher({**DEFAULT_PHRASES, **config.phrases})
         self.outbox = Outbox(bot.storage, config=config.webhook)
         if config.webhook.url is not None:
-            loop = DeliveryLoop(
-                self.outbox, WebhookSender(config.webhook, transport=self._transport)
-            )
-            if not compat.start_soon(bot, loop.run, bot, name="handoff webhook delivery"):
-                bot.logger.warning(
-                    "handoff: this runtime runs no plugin background tasks; notifications "
-                    "and leads are stored but not sent to the webhook"
-                )
+            sender = WebhookSender(config.webhook, transport=self._transport)
+            loop = DeliveryLoop(self.outbox, sender, wall_clock=lambda: self._wall(bot))
+            compat.start_soon(bot, loop.run, bot, name="handoff webhook delivery")
 
     def _now(self, bot: PluginBot) -> float:
         return self._clock() if self._clock is not None else compat.now(bot)

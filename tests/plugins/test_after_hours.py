@@ -10,9 +10,15 @@ import datetime as dt
 import zoneinfo
 from typing import Any
 
+import anyio
+import pytest
+
+from agentbot.runtime.clock import VirtualClock
+from agentbot_plugins._shared.leads import Outbox, WebhookConfig
 from agentbot_plugins.after_hours import AfterHours
 
 from .conftest import bot_with
+from .webhook_app import WebhookApp, serving
 
 PRAGUE = zoneinfo.ZoneInfo("Europe/Prague")
 SATURDAY_NIGHT = dt.datetime(2026, 11, 28, 22, 0, tzinfo=PRAGUE).timestamp()
@@ -112,3 +118,26 @@ async def test_track_visitors_follows_the_schedule() -> None:
         {"after_hours": options}, extra=plugin_at(SATURDAY_NIGHT), track_visitors=True
     ) as h:
         await h.wait_bot(lambda: not h.bot.track_visitors)
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn serves the webhook
+async def test_a_lead_reaches_the_webhook_in_the_background() -> None:
+    app = WebhookApp(failures=1)  # the first attempt fails: the retry delivers it
+    async with serving(app) as base:
+        options = {**OPTIONS, "webhook": {"url": f"{base}/leads", "retry_initial_seconds": 5}}
+        clock = VirtualClock(autojump=True)  # wall time moves with it, so the retry falls due
+        plugin = AfterHours(wall_clock=lambda: SATURDAY_NIGHT + clock.now())
+        extra: list[tuple[str, object]] = [("after_hours", plugin)]
+        async with bot_with({"after_hours": options}, extra=extra, clock=clock) as h:
+            chat_id = await h.say("hi", visitor="")
+            await h.say("ada@example.com", visitor="")
+            messages = h.bot_messages(chat_id)
+            with anyio.fail_after(10):
+                await app.wait_attempts(2)
+            store = h.bot.plugin_storage("after_hours")
+            await h.wait_bot(lambda: not Outbox(store, config=WebhookConfig()).pending())
+    assert messages[-1] == "Thank you! We will write to ada@example.com as soon as we can."
+    (payload,) = app.received
+    assert payload["event"] == "lead"
+    assert payload["email"] == "ada@example.com"
+    assert payload["chat_id"] == chat_id

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agentbot.runtime.clock import VirtualClock
 from agentbot_plugins.handoff import DEFAULT_PHRASES, Handoff, PhraseMatcher
 
 from .conftest import Harness, bot_with
@@ -165,3 +166,19 @@ async def test_a_confident_answer_beats_the_streak(tmp_path: Any) -> None:
         quiet = h.bot.is_quiet(chat_id)
     assert messages == ["Yes."]
     assert not quiet
+
+
+async def test_the_come_back_timer_runs_on_the_runtime_clock() -> None:
+    clock = VirtualClock()  # manual: pacing and the timer wait for the test
+    plugin = Handoff(wall_clock=lambda: 1.79e9)
+    async with bot_with({"handoff": {}}, extra=[("handoff", plugin)], clock=clock) as h:
+        chat_id = h.write("human please", visitor="")
+        await h.wait_bot(lambda: clock.sleeper_count >= 2)  # paced message + the 60 s timer
+        await clock.advance(30)
+        await h.wait(lambda: h.bot_messages(chat_id) == [OFFLINE])
+        await clock.advance(31)  # 61 s after the hand-off
+        await h.wait_bot(lambda: clock.sleeper_count >= 1)  # the come-back message, paced
+        await clock.advance(30)
+        await h.wait(lambda: len(h.bot_messages(chat_id)) == 2)
+        messages = h.bot_messages(chat_id)
+    assert messages == [OFFLINE, COMEBACK]
