@@ -27,6 +27,15 @@ Interruptible replies (the visitor writes again while the bot is typing):
 4. either way each visitor message id is answered at most once, and the bot never sends two
    answers to superseded messages in a row.
 
+Order of what the bot says in a chat: events are numbered as they arrive, and every planned
+message carries the number of the event it belongs to — an answer, its visitor message's; a
+``bot.say``/``bot.hand_off`` message, the event whose hook said it (or, said from outside
+this chat's hooks — a background task, another chat, an account-wide hook — the last event
+that had arrived). Messages go out in that order, an answer before what its own message's
+hooks said. So a greeting said in ``on_chat_opened`` goes out before the answer to the
+visitor's first message even when that message arrived while the greeting was being
+prepared, and a note said in ``on_visitor_message`` follows the answer.
+
 Human first: the dispatcher flips the chat's flags the moment a human agent joins, is
 assigned or writes (and when the chat closes), then interrupts the actor; the actor drops its
 plan and sends typing false before doing anything else. Explicit ``bot.say`` messages are
@@ -35,7 +44,9 @@ dropped too: the bot stays quiet in a chat a human handles.
 
 from __future__ import annotations
 
+import bisect
 import collections
+import contextvars
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -49,12 +60,27 @@ from agentbot.runtime.pacing import plan_reply, reading_delay
 if TYPE_CHECKING:
     from agentbot.runtime.bot import Bot
 
-__all__ = ["ChatActor", "Incoming", "Say"]
+__all__ = ["ChatActor", "Incoming", "Say", "detach_from_events"]
 
 logger = logging.getLogger(__name__)
 
 TYPING_OFF_TIMEOUT_SECONDS = 0.5
 """How long a cleanup ``chat.typing`` false may take before it is abandoned."""
+
+# The actor and event number whose hooks are running in this task (and the tasks it starts
+# for them): a bot.say() made there belongs to that event. See the module docstring.
+_HANDLING: contextvars.ContextVar[tuple[ChatActor, int] | None] = contextvars.ContextVar(
+    "agentbot_handling", default=None
+)
+
+
+def detach_from_events() -> None:
+    """Mark the current task as working outside any event's hooks (a background task).
+
+    A task inherits its starter's context: without this, a plugin task started from a hook
+    would tie every later ``bot.say`` to that old event.
+    """
+    _HANDLING.set(None)
 
 
 @attrs.frozen
@@ -81,8 +107,14 @@ class _Outgoing:
     text: str
     delay_seconds: float
     kind: str  # "reply" (an answer, dropped when superseded) or "say"
+    seq: int = 0  # the event it belongs to (see the module docstring)
     handoff: bool = False
     answers: str | None = None  # the visitor message id the first part of a reply answers
+
+    @property
+    def order(self) -> tuple[int, int]:
+        # At one event number, the answer goes before what that message's hooks said.
+        return (self.seq, 0 if self.kind == "reply" else 1)
 
 
 class ChatActor:
@@ -93,6 +125,7 @@ class ChatActor:
         "_deadline",
         "_guard",
         "_inbox",
+        "_last_seq",
         "_plan",
         "_say_counter",
         "_typing_on",
@@ -117,7 +150,8 @@ class ChatActor:
         self.humans: set[str] | None = None
         self.running = False
         self.last_visitor_text = ""
-        self._inbox: collections.deque[Incoming | Say] = collections.deque()
+        self._inbox: collections.deque[tuple[int, Incoming | Say]] = collections.deque()
+        self._last_seq = 0
         self._plan: collections.deque[_Outgoing] = collections.deque()
         self._deadline: float | None = None
         self._typing_on = False
@@ -131,7 +165,13 @@ class ChatActor:
         """Queue ``item``; start the worker if idle; interrupt a paced wait. False if full."""
         if len(self._inbox) >= self._bot.queue_limit(self.chat_id):
             return False
-        self._inbox.append(item)
+        if isinstance(item, Incoming):
+            self._last_seq += 1
+            seq = self._last_seq
+        else:
+            handling = _HANDLING.get()
+            seq = handling[1] if handling is not None and handling[0] is self else self._last_seq
+        self._inbox.append((seq, item))
         self.interrupt()
         if not self.running:
             self.running = True
@@ -174,7 +214,7 @@ class ChatActor:
         try:
             while True:
                 while self._inbox:
-                    await self._handle(self._inbox.popleft())
+                    await self._handle(*self._inbox.popleft())
                 if not self._plan:
                     if self._typing_on:
                         await self._set_typing(False)
@@ -249,23 +289,42 @@ class ChatActor:
         if self._typing_on:
             await self._set_typing(False)
 
-    async def _handle(self, item: Incoming | Say) -> None:
-        bot = self._bot
+    async def _handle(self, seq: int, item: Incoming | Say) -> None:
         if isinstance(item, Say):
-            if not self.may_send(handoff=item.handoff):
-                logger.info(
-                    "chat %s: not sending %s's message: chat closed or handed off",
-                    self.chat_id,
-                    item.plugin,
-                )
-                return
-            self._say_counter += 1
-            seed = f"{self.chat_id}:say:{self._say_counter}"
-            for planned in plan_reply("", item.text, bot.config.pacing, seed=seed):
-                self._plan.append(
-                    _Outgoing(planned.text, planned.delay_seconds, "say", item.handoff)
-                )
+            self._plan_say(seq, item)
             return
+        token = _HANDLING.set((self, seq))
+        try:
+            await self._handle_event(seq, item)
+        finally:
+            _HANDLING.reset(token)
+
+    def _plan_say(self, seq: int, item: Say) -> None:
+        if not self.may_send(handoff=item.handoff):
+            logger.info(
+                "chat %s: not sending %s's message: chat closed or handed off",
+                self.chat_id,
+                item.plugin,
+            )
+            return
+        self._say_counter += 1
+        seed = f"{self.chat_id}:say:{self._say_counter}"
+        parts = plan_reply("", item.text, self._bot.config.pacing, seed=seed)
+        self._insert([_Outgoing(p.text, p.delay_seconds, "say", seq, item.handoff) for p in parts])
+
+    def _insert(self, entries: list[_Outgoing]) -> None:
+        """Put ``entries`` (parts of one message) into the plan at their place in the order."""
+        if not entries:
+            return
+        head = self._plan[0] if self._plan else None
+        at = bisect.bisect_right([entry.order for entry in self._plan], entries[0].order)
+        for offset, entry in enumerate(entries):
+            self._plan.insert(at + offset, entry)
+        if self._plan[0] is not head:
+            self._deadline = None  # a new head gets its own paced wait
+
+    async def _handle_event(self, seq: int, item: Incoming) -> None:
+        bot = self._bot
         await bot.run_event_hooks(self, item.event)
         if item.message is None or not item.answer:
             return
@@ -289,14 +348,16 @@ class ChatActor:
                 self.chat_id,
                 len(stale),
             )
+        head = self._plan[0] if self._plan else None
         self._plan = collections.deque(entry for entry in self._plan if entry.kind != "reply")
-        self._deadline = None
         plan = plan_reply(text, chosen.reply.text, bot.config.pacing, seed=item.message.id)
-        replies = [_Outgoing(p.text, p.delay_seconds, "reply") for p in plan]
+        replies = [_Outgoing(p.text, p.delay_seconds, "reply", seq) for p in plan]
         if replies:
             replies[0].answers = item.message.id
-        # The answer goes before any queued say(): it is what the visitor is waiting for.
-        self._plan.extendleft(reversed(replies))
+        # After what earlier events' hooks said, before what this message's hooks say.
+        self._insert(replies)
+        if not self._plan or self._plan[0] is not head:
+            self._deadline = None  # the head changed: the new one is paced from now
 
     def _prune_plan(self) -> None:
         """Drop the planned messages the chat's flags no longer allow."""

@@ -64,7 +64,7 @@ from agentbot.api import (
 )
 from agentbot.client import ConnectionDropped, Reconnected
 from agentbot.errors import AgentbotError, PluginError
-from agentbot.runtime.actors import ChatActor, Incoming, Say
+from agentbot.runtime.actors import ChatActor, Incoming, Say, detach_from_events
 from agentbot.runtime.clock import Clock, RealClock
 from agentbot.runtime.config import BotConfig
 from agentbot.runtime.handle import PluginBot
@@ -370,6 +370,7 @@ class Bot:
         tg.start_soon(self._run_background, task, name=f"agentbot {task.plugin}: {task.label}")
 
     async def _run_background(self, task: _Background) -> None:
+        detach_from_events()  # a say() from this task belongs to no event's hooks
         try:
             awaitable = task.fn(*task.args)
             if not inspect.isawaitable(awaitable):

@@ -124,8 +124,17 @@ class PluginBot:
         """Queue ``text`` to be sent into ``chat_id``, paced and wrapped in typing like a reply.
 
         Returns False (and sends nothing) when the bot is not running, the chat is unknown,
-        closed, handled by a human, or was handed off. Messages a plugin says go out after
-        the answer the chat is waiting for, in order.
+        closed, handled by a human, or was handed off.
+
+        Order: messages go out in the order of the events that caused them. Said from a
+        hook for an event in this chat, the message goes out after the answers to visitor
+        messages that arrived before that event and before the answers to later ones — a
+        greeting said in ``on_chat_opened`` precedes the answer to the visitor's first
+        message, even if that message arrived while the greeting was being prepared. Said
+        in ``on_visitor_message`` or ``on_reply_chosen``, it follows that message's answer.
+        Said from anywhere else (a background task, another chat's or an account-wide
+        hook), it follows the answers to every message received so far. Several says keep
+        the order they were made in.
         """
         return self._bot.say(chat_id, text, plugin=self._plugin.name)
 

@@ -214,8 +214,9 @@ def on_chat_opened(bot: PluginBot, chat_id: str, chat: Chat, event: ServerEvent)
     - ``event``: the ``ChatOpened`` event.
 
     The visitor's message itself arrives separately, through :func:`on_visitor_message`:
-    answer it there, not here. Called once per opened (or reopened) chat. Sync or async;
-    return value ignored.
+    answer it there, not here. A greeting said here (``bot.say(chat_id, ...)``) goes out
+    before the answer to that message, even when the message arrived while this hook ran.
+    Called once per opened (or reopened) chat. Sync or async; return value ignored.
     """
 
 
