@@ -7,7 +7,16 @@ tests); everything else is internal.
 from __future__ import annotations
 
 from agentbot.__about__ import __version__
-from agentbot.api import Agent, Chat, Message, Rating, ServerEvent, Visitor
+from agentbot.api import (
+    AccountAgent,
+    Agent,
+    AgentConnectReply,
+    Chat,
+    Message,
+    Rating,
+    ServerEvent,
+    Visitor,
+)
 from agentbot.errors import (
     AgentbotError,
     ApiError,
@@ -26,9 +35,12 @@ from agentbot.errors import (
 from agentbot.runtime.handle import PluginBot
 from agentbot.runtime.hookspecs import hookimpl
 from agentbot.runtime.replies import Reply
+from agentbot.runtime.storage import KeyValueStore
 
 __all__ = [
+    "AccountAgent",
     "Agent",
+    "AgentConnectReply",
     "AgentbotError",
     "ApiError",
     "AuthFailure",
@@ -36,6 +48,7 @@ __all__ = [
     "ConfigError",
     "ConnectionLost",
     "DecodeError",
+    "KeyValueStore",
     "LocalProtocolError",
     "Message",
     "NotAuthenticated",
