@@ -147,7 +147,7 @@ async def test_a_sync_function_given_to_start_soon_is_a_reported_failure(
     class Mistaken:
         @hookimpl
         def on_connected(self, bot: PluginBot) -> None:
-            bot.start_soon(self.not_async)
+            bot.start_soon(self.not_async)  # type: ignore[arg-type]
 
         def not_async(self) -> int:
             return 1

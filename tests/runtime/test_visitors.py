@@ -108,7 +108,7 @@ async def test_an_update_that_does_not_fit_drops_the_stale_entry(running_bot: Ru
 async def test_plugins_asking_at_the_same_time_share_one_request(running_bot: RunningBot) -> None:
     client = FakeClient()
     client.visitors["v1"] = ADA
-    client.hold_visitor_get = anyio.Event()
+    hold = client.hold_visitor_get = anyio.Event()
     seen: list[Visitor | None] = []
 
     class Greeter:
@@ -120,7 +120,7 @@ async def test_plugins_asking_at_the_same_time_share_one_request(running_bot: Ru
         await client.feed(chat_opened("c1", visitor_id="v1"))
         await settle()
         assert seen == []  # both wait for the one request
-        client.hold_visitor_get.set()
+        hold.set()
         await settle()
         assert seen == [ADA, ADA]
         assert visitor_gets(client) == [("visitor_get", "v1")]
@@ -156,12 +156,12 @@ async def test_a_server_that_does_not_answer_gives_none_within_the_timeout(
     running_bot: RunningBot,
 ) -> None:
     client = FakeClient()
-    client.hold_visitor_get = anyio.Event()  # never set: the server never answers
+    hold = client.hold_visitor_get = anyio.Event()  # the server does not answer in time
     async with running_bot(Plain(), client=client) as (bot, client):
         bot.visitors.timeout_seconds = 0.01
         with anyio.fail_after(5):
             assert await handle(bot).visitor("v1") is None
-        client.hold_visitor_get.set()
+        hold.set()
 
 
 async def test_no_visitor_id_gives_none_and_a_wrong_type_is_a_plugin_error(
