@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentbot.errors import PluginError
@@ -48,6 +49,18 @@ class PluginBot:
     def config(self) -> Any:
         """The plugin's validated config object (see ``register_config``), or None."""
         return self._plugin.config
+
+    @property
+    def config_dir(self) -> Path | None:
+        """The folder holding bot.toml, or None when the config came from the environment only.
+
+        Resolve paths in your options against it, as the runtime does for
+        ``[runtime] storage_path``, so ``file = "faq.md"`` means the file next to bot.toml
+        whatever the working folder: ``bot.config_dir / option if bot.config_dir else
+        Path(option)``. Absolute (made so against the working folder at start-up).
+        """
+        path = self._bot.config.path
+        return path.parent.absolute() if path is not None else None
 
     @property
     def storage(self) -> KeyValueStore:

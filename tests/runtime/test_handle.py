@@ -6,6 +6,7 @@ Every wait is on the virtual clock, on an event, or on ``wait_all_tasks_blocked`
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -351,3 +352,27 @@ async def test_resume_refuses_unknown_closed_and_human_chats(running_bot: Runnin
         await client.feed(chat_opened("c3"))
         await settle()
         assert handle(bot).resume("c3") is True  # never handed off: nothing to undo
+
+
+# ---------------------------------------------------------------------------------------------
+# config_dir
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_config_dir_is_the_folder_of_bot_toml(
+    running_bot: RunningBot, tmp_path: Path
+) -> None:
+    import attrs
+
+    from .conftest import make_config
+
+    config = attrs.evolve(make_config(), path=tmp_path / "bot.toml")
+    async with running_bot(Plain(), config=config) as (bot, _client):
+        assert handle(bot).config_dir == tmp_path
+
+
+async def test_config_dir_is_none_for_a_config_from_the_environment(
+    running_bot: RunningBot,
+) -> None:
+    async with running_bot(Plain()) as (bot, _client):
+        assert handle(bot).config_dir is None

@@ -14,12 +14,12 @@ from agentbot.runtime import hookspecs
 from agentbot.runtime.handle import PluginBot
 from agentbot.runtime.plugins import HOOK_NAMES
 
-GENERIC = {"Any", "Awaitable", "Callable", "Mapping", "None"}
-"""Names from ``typing``/``collections.abc``: not agentbot's to export."""
+STDLIB = {"Any", "Awaitable", "Callable", "Mapping", "None", "Path"}
+"""Names from the standard library (``typing``, ``collections.abc``, ``pathlib``)."""
 
 
 def class_names(annotation: object) -> set[str]:
-    return set(re.findall(r"\b[A-Z][A-Za-z]+\b", str(annotation))) - GENERIC
+    return set(re.findall(r"\b[A-Z][A-Za-z]+\b", str(annotation))) - STDLIB
 
 
 def annotations_of(function: object) -> set[str]:
