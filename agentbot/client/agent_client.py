@@ -15,7 +15,7 @@ import contextlib
 import logging
 import math
 import random
-from contextlib import AsyncExitStack
+from types import TracebackType
 from typing import Any
 
 import anyio
@@ -244,7 +244,8 @@ class AgentClient:
         self._generation = 0
         self._state_changed = anyio.Event()
         self._write_lock = anyio.Lock()
-        self._stack: AsyncExitStack | None = None
+        self._entered = False
+        self._supervisor_scope: anyio.CancelScope | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._events_send: MemoryObjectSendStream[ClientEvent] | None = None
         self._events_recv: MemoryObjectReceiveStream[ClientEvent] | None = None
@@ -261,41 +262,55 @@ class AgentClient:
     # ---------------------------------------------------------------- lifecycle
 
     async def __aenter__(self) -> AgentClient:
-        if self._stack is not None:
+        # The task group holds only the supervisor, which runs in a cancel scope of its own:
+        # close() cancels that scope, never the group's, so the caller's code inside
+        # ``async with`` is never cancelled by the client.
+        if self._entered:
             raise RuntimeError("an AgentClient can only be entered once")
-        stack = AsyncExitStack()
-        self._stack = stack
-        await stack.__aenter__()
+        self._entered = True
+        send, recv = anyio.create_memory_object_stream[ClientEvent](self._event_buffer)
+        self._events_send, self._events_recv = send, recv
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._tg = tg
         try:
-            if self._http_client is None:
-                transport = None
-                if self._asgi_app is not None:
-                    # In-process: the WebSocket runs against the ASGI app, no socket at all.
-                    transport = ASGIWebSocketTransport(app=self._asgi_app)
-                self._http_client = await stack.enter_async_context(
-                    httpx.AsyncClient(transport=transport)
-                )
-            send, recv = anyio.create_memory_object_stream[ClientEvent](self._event_buffer)
-            self._events_send, self._events_recv = send, recv
-            stack.push_async_callback(recv.aclose)
-            stack.push_async_callback(send.aclose)
-            self._tg = await stack.enter_async_context(anyio.create_task_group())
-            stack.push_async_callback(self.close)
-            await self._tg.start(self._supervise)
+            await tg.start(self._supervise)
         except BaseException:
             self._closing = True
-            if self._tg is not None:
-                self._tg.cancel_scope.cancel()
-            self._stack = None
-            await stack.aclose()
+            if self._supervisor_scope is not None:
+                self._supervisor_scope.cancel()
+            self._tg = None
+            try:
+                await tg.__aexit__(None, None, None)
+            finally:
+                await self._release()
             raise
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            await stack.aclose()
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.close()
+        finally:
+            tg, self._tg = self._tg, None
+            try:
+                if tg is not None:
+                    # The body's own exception is the caller's, not the group's: passing it in
+                    # would wrap it in an ExceptionGroup.
+                    await tg.__aexit__(None, None, None)
+            finally:
+                await self._release()
+
+    async def _release(self) -> None:
+        """Close the event streams __aenter__ opened; never raises."""
+        if self._events_send is not None:
+            self._events_send.close()
+        if self._events_recv is not None:
+            self._events_recv.close()
 
     async def close(self) -> None:
         """Disconnect cleanly and stop: Socket.IO disconnect, Engine.IO close, WebSocket close.
@@ -324,8 +339,9 @@ class AgentClient:
             self._fail_waiters(link, "the client was closed")
         self._notify_state()
         self._stop_events()
+        if self._supervisor_scope is not None:
+            self._supervisor_scope.cancel()
         if self._tg is not None:
-            self._tg.cancel_scope.cancel()
             with anyio.CancelScope(shield=True), anyio.move_on_after(_CLOSE_TIMEOUT_SECONDS):
                 await self._supervisor_done.wait()
 
@@ -514,10 +530,35 @@ class AgentClient:
         )
 
     async def _supervise(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        # Shielded: only close() (through _supervisor_scope) stops the supervisor, so it
+        # always winds down in order (goodbye, then its HTTP client) instead of being torn
+        # through by a cancellation from the caller's side. __aexit__ always calls close().
         try:
-            await self._supervise_links(task_status)
+            with anyio.CancelScope(shield=True):
+                if self._http_client is not None:
+                    await self._supervise_until_closed(task_status)
+                    return
+                # Our own HTTP client lives in this task, so nothing but the task group is
+                # ever entered in the caller's task (and its cancel scopes stay in order).
+                transport = None
+                if self._asgi_app is not None:
+                    # In-process: the WebSocket runs against the ASGI app, no socket at all.
+                    transport = ASGIWebSocketTransport(app=self._asgi_app)
+                async with httpx.AsyncClient(transport=transport) as http:
+                    self._http_client = http
+                    try:
+                        await self._supervise_until_closed(task_status)
+                    finally:
+                        self._http_client = None
         finally:
             self._supervisor_done.set()
+
+    async def _supervise_until_closed(self, task_status: anyio.abc.TaskStatus[None]) -> None:
+        with anyio.CancelScope() as scope:
+            self._supervisor_scope = scope
+            if self._closing:
+                scope.cancel()
+            await self._supervise_links(task_status)
 
     async def _supervise_links(self, task_status: anyio.abc.TaskStatus[None]) -> None:
         self._task_status: anyio.abc.TaskStatus[None] | None = task_status

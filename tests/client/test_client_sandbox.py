@@ -161,3 +161,33 @@ async def test_request_waiting_for_a_session_times_out(app: Any, eio: int) -> No
             pass
         with pytest.raises(RequestTimeout):
             await client.request(ChatMessage(chat_id="c", visitor_id="v", text="x"), timeout=0.2)
+
+
+async def test_an_error_inside_the_block_propagates_promptly(app: Any, eio: int) -> None:
+    with anyio.fail_after(5), pytest.raises(KeyError):
+        async with client_for(app, eio):
+            raise KeyError("boom")
+
+
+async def test_a_cancelled_owner_task_closes_the_client_promptly(app: Any, eio: int) -> None:
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            started = anyio.Event()
+
+            async def consume() -> None:
+                async with client_for(app, eio) as client:
+                    started.set()
+                    async for _ in client.events():
+                        pass
+
+            tg.start_soon(consume)
+            await started.wait()
+            tg.cancel_scope.cancel()
+
+
+async def test_code_after_close_inside_the_block_is_not_cancelled(app: Any, eio: int) -> None:
+    async with client_for(app, eio) as client:
+        await client.close()
+        await anyio.sleep(0)  # would raise if close() had cancelled the caller's scope
+        assert client.closed_reason == "closed"
+        assert [event async for event in client.events()] == []
