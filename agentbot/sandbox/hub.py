@@ -47,6 +47,7 @@ class Sandbox:
         self._conn_ids = itertools.count(1)
         self._changed: anyio.Event | None = None
         self._announced_status = "offline"
+        self._announced_agents: dict[str, str] = {}
 
     # -- change notification ------------------------------------------------------------
 
@@ -144,7 +145,19 @@ class Sandbox:
         return "online" if any(self.agent_connections()) else "offline"
 
     def agent_presence_changed(self) -> None:
-        """Tell visitors when the account as a whole goes online or offline."""
+        """Announce presence changes: to the other agents when one agent's first connection
+        logs in or its last one closes (``agent.connected`` / ``agent.disconnected``, payload
+        ``{id}``, an assumed shape, PROTOCOL.md §3), and to visitors when the account as a
+        whole goes online or offline (``account.updated``, §4)."""
+        for agent in self.config.agents:
+            status = self.agent_status(agent.id)
+            if self._announced_agents.get(agent.id, "offline") == status:
+                continue
+            self._announced_agents[agent.id] = status
+            name = "agent.connected" if status == "online" else "agent.disconnected"
+            for conn in self.agent_connections():
+                if conn.agent_id != agent.id:
+                    conn.emit(name, {"id": agent.id})
         status = self.account_status()
         if status == self._announced_status:
             return

@@ -295,3 +295,14 @@ async def test_a_second_namespace_is_refused_and_the_first_stays_up(
         await raw.send('420["agent.connect",{"version":5}]')
         reply = await raw.recv()
         assert reply.startswith("430[")
+
+
+async def test_other_agents_hear_when_a_human_comes_online_and_leaves(
+    client: httpx.AsyncClient,
+) -> None:
+    async with raw_socket(client) as bot:
+        await bot.login()
+        async with raw_socket(client) as human:
+            await human.login(agent_id="human-1", token="human-token")
+            assert await bot.event() == ("agent.connected", {"id": "human-1"})
+        assert await bot.event() == ("agent.disconnected", {"id": "human-1"})
