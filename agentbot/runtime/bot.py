@@ -348,6 +348,15 @@ class Bot:
         else:
             self._spawn(self._tg, task)
 
+    def busy_actors(self) -> int:
+        """How many actors (one per chat, plus the account's) are handling something now.
+
+        For a test harness deciding whether the bot has settled (with
+        :attr:`background_tasks` and the clock's sleepers).
+        """
+        actors = [*self.chats.values(), self._account]
+        return sum(1 for actor in actors if actor.busy)
+
     @property
     def background_tasks(self) -> int:
         """How many plugin background tasks are running (started and not finished).

@@ -149,11 +149,9 @@ class BotHarness:
         return self._undelivered
 
     def _busy_actors(self) -> int:
-        actors = list(self.bot.chats.values())
-        account = getattr(self.bot, "_account", None)  # runtime_requests.md: Bot.busy
-        if account is not None:
-            actors.append(account)
-        return sum(1 for actor in actors if actor.busy)
+        # Busy chats plus running plugin background tasks: each is either asleep on the
+        # virtual clock (then it is also one of the clock's sleepers) or still working.
+        return self.bot.busy_actors() + self.bot.background_tasks
 
     def _quiet(self) -> bool:
         return not self._undelivered_now() and self._busy_actors() <= self.clock.sleeper_count
