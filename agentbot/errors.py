@@ -67,9 +67,7 @@ class DecodeError(AgentbotError):
     when one can be named. The connection carries on after it.
     """
 
-    def __init__(
-        self, message: str, *, event: str | None = None, field: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, event: str | None = None, field: str | None = None) -> None:
         self.event = event
         self.field = field
         super().__init__(message)
