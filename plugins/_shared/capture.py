@@ -16,7 +16,25 @@ import attrs
 
 from .leads import find_email
 
-__all__ = ["CaptureResult", "LeadCapture"]
+__all__ = [
+    "DEFAULT_INVALID_EMAIL_MESSAGE",
+    "DEFAULT_THANKS_MESSAGE",
+    "CaptureResult",
+    "LeadCapture",
+]
+
+# The replies to an address, shared by every plugin that captures leads (after_hours,
+# handoff): per language; ``{email}`` is the address.
+DEFAULT_THANKS_MESSAGE = {
+    "en": "Thank you! We will write to {email} as soon as we can.",
+    "cs": "Děkujeme! Ozveme se vám na {email} co nejdřív.",
+    "de": "Danke! Wir schreiben Ihnen so bald wie möglich an {email}.",
+}
+DEFAULT_INVALID_EMAIL_MESSAGE = {
+    "en": "Hmm, that does not look like an e-mail address. Could you check it?",
+    "cs": "Hmm, tohle nevypadá jako e-mailová adresa. Můžete ji zkontrolovat?",
+    "de": "Hm, das sieht nicht wie eine E-Mail-Adresse aus. Können Sie sie prüfen?",
+}
 
 Outcome = Literal["captured", "invalid", "none"]
 

@@ -29,7 +29,11 @@ import httpx
 from agentbot import Agent, Message, PluginBot, Reply, ServerEvent, Visitor, hookimpl
 
 from .._shared import compat
-from .._shared.capture import LeadCapture
+from .._shared.capture import (
+    DEFAULT_INVALID_EMAIL_MESSAGE,
+    DEFAULT_THANKS_MESSAGE,
+    LeadCapture,
+)
 from .._shared.lang import pick
 from .._shared.leads import DeliveryLoop, Lead, Outbox, WebhookConfig, WebhookSender, new_lead_id
 from .._shared.templates import render_first, visitor_fields
@@ -106,20 +110,10 @@ class HandoffConfig:
         }
     )
     """Per language: the offer to take a message."""
-    thanks_message: dict[str, str] = attrs.field(
-        factory=lambda: {
-            "en": "Thank you! We will write to {email} as soon as we can.",
-            "cs": "Děkujeme! Ozveme se vám na {email} co nejdřív.",
-            "de": "Danke! Wir schreiben Ihnen so bald wie möglich an {email}.",
-        }
-    )
+    thanks_message: dict[str, str] = attrs.field(factory=lambda: dict(DEFAULT_THANKS_MESSAGE))
     """Per language: the reply to a valid address (``{email}`` is the address)."""
     invalid_email_message: dict[str, str] = attrs.field(
-        factory=lambda: {
-            "en": "Hmm, that does not look like an e-mail address. Could you check it?",
-            "cs": "Hmm, tohle nevypadá jako e-mailová adresa. Můžete ji zkontrolovat?",
-            "de": "Hm, das sieht nicht wie eine E-Mail-Adresse aus. Können Sie sie prüfen?",
-        }
+        factory=lambda: dict(DEFAULT_INVALID_EMAIL_MESSAGE)
     )
     """Per language: the reply to an address that does not validate."""
     default_lang: str = "en"
