@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from agentbot.api import ChatMessage, ChatMessageReceived, ChatOpened, ChatTyping, ServerErrorEvent
@@ -188,6 +189,6 @@ async def test_a_cancelled_owner_task_closes_the_client_promptly(app: Any, eio: 
 async def test_code_after_close_inside_the_block_is_not_cancelled(app: Any, eio: int) -> None:
     async with client_for(app, eio) as client:
         await client.close()
-        await anyio.sleep(0)  # would raise if close() had cancelled the caller's scope
+        await anyio.lowlevel.checkpoint()  # raises if close() had cancelled our scope
         assert client.closed_reason == "closed"
         assert [event async for event in client.events()] == []
