@@ -137,8 +137,32 @@ def _positive(_instance: object, attribute: attrs.Attribute[Any], value: float) 
 
 
 def _webhook_url(_instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
-    if value is not None and not value.startswith(("http://", "https://")):
+    if value is None:
+        return
+    if not value.startswith(("http://", "https://")):
         raise ValueError(f"{attribute.name} must start with http:// or https://")
+    # Checked now, as httpx will: a bad port or host would otherwise only fail at the first
+    # lead. The message leaves the URL out (it often carries a token).
+    try:
+        host = httpx.URL(value).host
+    except httpx.InvalidURL:
+        host = ""
+    if not host:
+        raise ValueError(f"{attribute.name} is not a valid URL (check the host and port)")
+
+
+def _webhook_headers(
+    _instance: object, attribute: attrs.Attribute[Any], value: dict[str, str]
+) -> None:
+    # httpx sends header names and values as ASCII; say so at start-up, without the value.
+    for name, text in value.items():
+        if not (isinstance(name, str) and isinstance(text, str)):
+            raise ValueError(f"{attribute.name}: names and values must be strings")
+        if not (name.isascii() and text.isascii()):
+            raise ValueError(
+                f"{attribute.name}.{name.encode('ascii', 'replace').decode()}: "
+                "names and values must be ASCII"
+            )
 
 
 @attrs.frozen(kw_only=True)
@@ -147,7 +171,7 @@ class WebhookConfig:
 
     url: str | None = attrs.field(default=None, repr=False, validator=_webhook_url)
     """The endpoint (secret: it often carries a token); None = only store."""
-    headers: dict[str, str] = attrs.field(factory=dict, repr=False)
+    headers: dict[str, str] = attrs.field(factory=dict, repr=False, validator=_webhook_headers)
     """Extra request headers, e.g. an ``Authorization`` token (secret)."""
     timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
     """One attempt's time limit."""
@@ -184,6 +208,10 @@ class WebhookSender:
         except httpx.HTTPError as exc:
             # The URL may carry a token: name the error type only.
             raise WebhookError(f"webhook unreachable: {type(exc).__name__}") from None
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            # A request httpx cannot build (bad URL or header): retried like any failure,
+            # so the delivery loop lives on and the lead stays stored.
+            raise WebhookError(f"webhook request invalid: {type(exc).__name__}") from None
         if not 200 <= response.status_code < 300:
             raise WebhookError(f"webhook answered HTTP {response.status_code}")
         return response.status_code

@@ -10,6 +10,7 @@ import socket
 from typing import Any
 
 import anyio
+import attrs
 import pytest
 
 from agentbot.runtime.clock import VirtualClock
@@ -167,3 +168,32 @@ async def test_delivery_loop_retries_on_the_clock_and_wakes_for_new_leads(store:
             tg.cancel_scope.cancel()
     assert [r["id"] for r in app.received] == ["lead-1", "lead-2"]
     assert outbox.pending() == []
+
+
+def test_a_webhook_url_httpx_cannot_parse_is_a_config_error_without_the_url() -> None:
+    # Starting with https:// was enough; the first lead then killed the delivery loop.
+    with pytest.raises(ValueError, match="not a valid URL") as caught:
+        WebhookConfig(url="https://hooks.example.com:8o8o/lead?token=S3CRET")
+    assert "S3CRET" not in str(caught.value)
+
+
+def test_a_webhook_header_httpx_cannot_send_is_a_config_error_without_its_value() -> None:
+    with pytest.raises(ValueError, match="must be ASCII") as caught:
+        WebhookConfig(
+            url="https://hooks.example.com/lead", headers={"Authorization": "Bearer tökén"}
+        )
+    assert "tökén" not in str(caught.value)
+
+
+async def test_a_request_httpx_cannot_build_keeps_the_lead_and_backs_off(store: Any) -> None:
+    # Built around the config check (e.g. by a plugin): the delivery loop must not die.
+    with attrs.validators.disabled():
+        config = WebhookConfig(url=unused_url(), headers={"X-Token": "tökén"})
+    sender = WebhookSender(config)
+    outbox = Outbox(store, config=config)
+    outbox.add(lead())
+    next_due = await outbox.deliver_due(sender, now=EPOCH)
+    assert next_due is not None
+    [pending] = outbox.pending()
+    assert pending["attempts"] == 1
+    assert "tökén" not in pending["last_error"]
