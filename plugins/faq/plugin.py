@@ -296,6 +296,16 @@ class FaqPlugin:
         """Forget the chat's pending suggestions."""
         self._chats.pop(chat_id, None)
 
+    @hookimpl
+    def on_reply_chosen(self, bot: PluginBot, chat_id: str, plugin: str | None) -> None:
+        """Forget suggestions or a follow-up question the visitor never saw.
+
+        When another plugin's reply (or none) was chosen over ours, a later bare "1" or
+        "no" must not be read as an answer to a question the bot never asked.
+        """
+        if plugin != bot.name:
+            self._chats.pop(chat_id, None)
+
     async def _lang(self, bot: PluginBot, visitor_id: str | None) -> str | None:
         if not visitor_id:
             return None

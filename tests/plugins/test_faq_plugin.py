@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentbot import ConfigError
+from agentbot import ConfigError, Reply
 
 from .conftest import bot_with, prepare
 
@@ -131,3 +131,24 @@ async def test_eval_faq_copy_answers_czech_in_czech(tmp_path: Path) -> None:
         assert h.bot_messages(chat_id) == [
             "Objednávky odesíláme do 1 pracovního dne, doručení trvá obvykle 1-2 dny."
         ]
+
+
+class _Louder:
+    """Answers the first message of a chat with more confidence than a "did you mean…?"."""
+
+    def __init__(self) -> None:
+        self.answered: set[str] = set()
+
+    def on_visitor_message(self, chat_id: str) -> Reply | None:
+        if chat_id in self.answered:
+            return None
+        self.answered.add(chat_id)
+        return Reply("Hello! Let me see.", confidence=0.9)
+
+
+async def test_suggestions_that_lost_to_another_answer_are_forgotten(faq_file: Path) -> None:
+    options = {"file": str(faq_file), "clarify_threshold": 0.3}
+    async with bot_with({"faq": options}, extra=[("louder", _Louder())]) as h:
+        chat_id = await h.say("shipping info")  # faq would ask "did you mean…?" (0.3)
+        await h.say("2")  # the visitor never saw a list: "2" is not a choice
+        assert h.bot_messages(chat_id) == ["Hello! Let me see."]
