@@ -373,11 +373,15 @@ class ChatActor:
         self._deadline = None
 
     async def _set_typing(self, on: bool) -> None:
-        # Flip the flag first: if sending "true" fails, "false" is still owed to the wire.
-        self._typing_on = on
-        if self.chat_id is None:
-            return
-        await self._bot.send_typing(self.chat_id, self.visitor_id, on)
+        # "true": flip the flag first, so if sending it fails "false" is still owed to the
+        # wire. "false": flip it only once sent, so a send cancelled midway (shutdown while
+        # waiting for a link) is retried by the shielded exit path.
+        if on:
+            self._typing_on = True
+        if self.chat_id is not None:
+            await self._bot.send_typing(self.chat_id, self.visitor_id, on)
+        if not on:
+            self._typing_on = False
 
     async def _typing_off_on_exit(self) -> None:
         self._typing_on = False

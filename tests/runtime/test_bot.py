@@ -447,3 +447,29 @@ async def test_humans_online_comes_from_the_session_and_agent_events(
 def test_pacing_settings_reach_the_bot() -> None:
     config = make_config(pacing={"time_scale": 0.25})
     assert config.pacing == PacingSettings(time_scale=0.25)
+
+
+class StalledTypingOff(FakeClient):
+    """The first ``chat.typing false`` waits as if the link were down, until cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stalled = anyio.Event()
+
+    async def send(self, req: object) -> None:
+        if isinstance(req, ChatTyping) and not req.is_typing and not self.stalled.is_set():
+            self.stalled.set()
+            await anyio.sleep_forever()
+        await super().send(req)  # type: ignore[arg-type]
+
+
+async def test_typing_false_cut_short_by_shutdown_is_sent_again_on_the_way_out(
+    running_bot: RunningBot,
+) -> None:
+    client = StalledTypingOff()
+    async with running_bot(Echo(), client=client) as (bot, client):
+        await client.feed(visitor_message("c1", "hi"))
+        await client.stalled.wait()  # message sent; typing false hangs on a dead link
+        bot.stop()
+        await client.wait_calls(3)
+    assert client.calls == [TYPING_ON, ("message", "c1", "echo: hi"), TYPING_OFF]
