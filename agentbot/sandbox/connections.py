@@ -121,8 +121,9 @@ class SandboxConnection:
         self.closed_at: float | None = None
         self.close_reason: str | None = None
         self.frames: deque[dict[str, Any]] = deque(maxlen=config.max_recorded_frames)
-        self.requests: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        # Bounded like the frames: a sandbox left running for days keeps the recent past.
+        self.requests: deque[dict[str, Any]] = deque(maxlen=config.max_recorded_frames)
+        self.events: deque[dict[str, Any]] = deque(maxlen=config.max_recorded_frames)
         self.protocol = ServerConnection(
             version,
             sid=secrets.token_urlsafe(15),

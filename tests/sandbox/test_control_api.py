@@ -274,3 +274,19 @@ async def test_pages_can_be_left_out() -> None:
     async with in_process(create_app(pages=False)) as http:
         assert (await http.get("/")).status_code == 404
         assert (await http.get("/api/health")).status_code == 200
+
+
+async def test_recordings_keep_only_the_most_recent_entries() -> None:
+    from agentbot.sandbox import SandboxConfig
+
+    app = create_app(SandboxConfig(max_recorded_frames=4))
+    async with in_process(app) as client, raw_socket(client) as agent:
+        await agent.login()
+        for enabled in (True, False, True, False, True):
+            await agent.emit("agent.track_visitors", enabled)
+        await agent.request("agent.logout", {})
+        control = control_of(app)
+        (conn,) = control.connections(side="agent")["connections"]
+        requests = control.requests(conn["id"])["requests"]
+        assert [r["name"] for r in requests] == ["agent.track_visitors"] * 3 + ["agent.logout"]
+        assert len(control.frames(conn["id"])["frames"]) == 4
