@@ -11,7 +11,7 @@ Secrets (the account key, auth tokens, device tokens) are ``repr=False``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import attrs
 
@@ -159,11 +159,25 @@ AGENT_REQUESTS: Mapping[str, type[Request]] = {
 
 @attrs.frozen(kw_only=True)
 class VisitorConnect(Request):
-    """A website visitor's first request on every (re)connect. ``id`` is ``null`` when new."""
+    """A website visitor's first request on every (re)connect. ``id`` is ``null`` when new.
+
+    The fields are the official SDK's ``ConnectOptions`` (smartsupp-websocket 1.2.2) plus
+    ``triggerable``: on a reconnect the SDK sends back every identity field of the previous
+    reply's ``visitor`` but ``bannedAt``/``chatId``/``status``, and ``triggerable`` is one of its
+    identity keys. ``created_at`` is a JS number (a timestamp); ``properties`` are, like
+    ``variables``, string/number/boolean values kept raw. Fields are declared in the order the
+    SDK sends them, so an encoded request matches its frames key for key.
+    """
 
     name: ClassVar[str] = "visitor.connect"
     expects_ack: ClassVar[bool] = True
     reply_type: ClassVar[type[Any] | None] = VisitorConnectReply
+    # The SDK's own first five (always sent, null outside a browser), then its ``data``.
+    page_url: str | None = None
+    page_title: str | None = None
+    referer: str | None = None
+    domain: str | None = None
+    bundle_version: str | None = None
     id: str | None = None
     key: str = attrs.field(repr=False)
     visitor_name: str | None = None  # wire "name": the class's ``name`` is the event name
@@ -171,24 +185,29 @@ class VisitorConnect(Request):
     phone: str | None = None
     lang: str | None = None
     group: str | None = None
-    page_url: str | None = None
-    page_title: str | None = None
-    referer: str | None = None
-    domain: str | None = None
-    bundle_version: str | None = None
     visits: int | None = None
+    created_at: int | None = None
     variables: Mapping[str, Any] | None = None
+    properties: Mapping[str, Any] | None = None
+    triggerable: bool | None = None
 
 
 @attrs.frozen(kw_only=True)
 class VisitorChatMessage(Request):
-    """The visitor writes: ``{content: {type: "text", text}, isOffline?}``; reply the message."""
+    """The visitor writes: ``{content: {type: "text", text}, type?, isOffline?, preventOpenChat?}``.
+
+    Replied with the message. ``sender_type`` is the wire ``type`` (SDK ``MessageOptions.type``:
+    ``"contact"`` or ``"bot"``); a field named ``type`` would shadow the builtin that this
+    class's own annotations (``ClassVar[type[Any] | None]``) are resolved with.
+    """
 
     name: ClassVar[str] = "chat.message"
     expects_ack: ClassVar[bool] = True
     reply_type: ClassVar[type[Any] | None] = Message
     text: str
+    sender_type: Literal["contact", "bot"] | None = None
     is_offline: bool | None = None
+    prevent_open_chat: bool | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -234,13 +253,19 @@ class ChatRate(Request):
 
 @attrs.frozen(kw_only=True)
 class VisitorValues:
-    """What ``visitor.update`` may change: ``{name?, email?, lang?, group?, variables?}``."""
+    """What ``visitor.update`` may change: ``{name?, email?, phone?, lang?, group?, ...}``.
+
+    The SDK's ``UpdateOptions`` plus ``phone``: ``updateVisitorIdentity`` forwards any key, and
+    ``phone`` is an identity field of the SDK's ``Visitor``.
+    """
 
     name: str | None = None
     email: str | None = None
+    phone: str | None = None
     lang: str | None = None
     group: str | None = None
     variables: Mapping[str, Any] | None = None
+    properties: Mapping[str, Any] | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -163,10 +163,12 @@ class _ChatMessageWire:
 
 @attrs.frozen(kw_only=True)
 class _VisitorChatMessageWire:
-    """Visitor ``chat.message``: ``{content, isOffline?}`` (PROTOCOL.md §4)."""
+    """Visitor ``chat.message``: ``{content, type?, isOffline?, preventOpenChat?}`` (§4, SDK)."""
 
     content: _TextContentWire
+    type: Literal["contact", "bot"] | None = None
     is_offline: bool | None = None
+    prevent_open_chat: bool | None = None
 
 
 def _chat_typing_to_wire(r: ChatTyping) -> _ChatTypingWire:
@@ -200,11 +202,21 @@ def _chat_message_from_wire(w: _ChatMessageWire) -> ChatMessage:
 
 def _visitor_message_to_wire(r: VisitorChatMessage) -> _VisitorChatMessageWire:
     content = _TextContentWire(type="text", text=r.text)
-    return _VisitorChatMessageWire(content=content, is_offline=r.is_offline)
+    return _VisitorChatMessageWire(
+        content=content,
+        type=r.sender_type,
+        is_offline=r.is_offline,
+        prevent_open_chat=r.prevent_open_chat,
+    )
 
 
 def _visitor_message_from_wire(w: _VisitorChatMessageWire) -> VisitorChatMessage:
-    return VisitorChatMessage(text=w.content.text, is_offline=w.is_offline)
+    return VisitorChatMessage(
+        text=w.content.text,
+        sender_type=w.type,
+        is_offline=w.is_offline,
+        prevent_open_chat=w.prevent_open_chat,
+    )
 
 
 FLAT: Mapping[type[Any], tuple[type[Any], Callable[[Any], Any], Callable[[Any], Any]]] = {
@@ -238,7 +250,9 @@ RENAMES: Mapping[type[Any], Mapping[str, str]] = {
 KEEP_NULL: Mapping[type[Any], frozenset[str]] = {
     # The seed's agent.connect example sends these three as null.
     AgentConnect: frozenset({"device_type", "device_token", "device_platform"}),
-    VisitorConnect: frozenset({"id"}),  # §4: "id: null or a known visitor id"
+    # §4: "id: null or a known visitor id"; the official SDK always sends the page fields
+    # (null outside a browser).
+    VisitorConnect: frozenset({"id", "page_url", "page_title", "referer", "domain"}),
     VisitorConnectReply: frozenset({"browser"}),  # §4: "browser: null or {...}"
     _VisitorTypingWire: frozenset({"text"}),  # the official SDK sends {is, text}
     Typing: frozenset({"text"}),  # §4: chat.agent_typing {chatId, typing: {is, text}}

@@ -38,15 +38,6 @@ logger = logging.getLogger(__name__)
 
 BAD_ACCOUNT_KEY_MESSAGE = "Account key is invalid"
 
-# Fields the official SDK may send (smartsupp-websocket 1.2.2 ConnectOptions, MessageOptions,
-# UpdateOptions) that agentbot.api's strict request classes do not model (yet). They are set
-# aside before decoding so a real widget is never refused; ``phone`` is still applied.
-_SDK_EXTRAS: dict[str, tuple[str, ...]] = {
-    "visitor.connect": ("createdAt", "properties", "triggerable"),
-    "chat.message": ("type", "preventOpenChat"),
-}
-_SDK_VALUE_EXTRAS = ("phone", "properties")
-
 
 def handle(hub: Sandbox, conn: SandboxConnection, name: str, args: Sequence[Any]) -> Any:
     """Answer one visitor request; return the reply value (or NO_REPLY), raise ApiError."""
@@ -54,7 +45,6 @@ def handle(hub: Sandbox, conn: SandboxConnection, name: str, args: Sequence[Any]
         raise unknown_request(name)
     if name != "visitor.connect" and not conn.authenticated:
         raise not_authenticated(name)
-    args, extras = _set_aside_sdk_extras(name, args)
     request = decode_request(name, args, side="visitor")
     if isinstance(request, VisitorConnect):
         return _connect(hub, conn, request)
@@ -89,36 +79,16 @@ def handle(hub: Sandbox, conn: SandboxConnection, name: str, args: Sequence[Any]
             for key, value in (
                 ("name", request.values.name),
                 ("email", request.values.email),
+                ("phone", request.values.phone),
                 ("lang", request.values.lang),
                 ("group", request.values.group),
                 ("variables", request.values.variables),
             )
             if value is not None
         }
-        if isinstance(extras.get("phone"), str):
-            values["phone"] = extras["phone"]
         hub.update_visitor(visitor, values, origin=conn)
         return NO_REPLY
     raise unknown_request(name)  # a request class added to api/ but not handled here yet
-
-
-def _set_aside_sdk_extras(name: str, args: Sequence[Any]) -> tuple[list[Any], dict[str, Any]]:
-    """Split off the official SDK's extra fields; return (args to decode, extras)."""
-    args = list(args)
-    extras: dict[str, Any] = {}
-    if not args or not isinstance(args[0], dict):
-        return args, extras
-    payload = dict(args[0])
-    for key in _SDK_EXTRAS.get(name, ()):
-        if key in payload:
-            extras[key] = payload.pop(key)
-    if name == "visitor.update" and isinstance(payload.get("values"), dict):
-        values = dict(payload["values"])
-        for key in _SDK_VALUE_EXTRAS:
-            if key in values:
-                extras[key] = values.pop(key)
-        payload["values"] = values
-    return [payload, *args[1:]], extras
 
 
 def _connect(hub: Sandbox, conn: SandboxConnection, request: VisitorConnect) -> dict[str, Any]:

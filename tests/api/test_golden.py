@@ -317,9 +317,10 @@ def test_visitor_get_keeps_extra_options() -> None:
 
 VISITOR_REQUESTS: list[tuple[str, Request]] = [
     (
-        '421["visitor.connect",{"id":null,"key":"acc-key","name":"Jana","email":"jana@example.com",'
-        '"lang":"cs","pageUrl":"https://shop.example.com/","domain":"shop.example.com",'
-        '"bundleVersion":"1.0.0","visits":1,"variables":{"plan":"pro"}}]',
+        '421["visitor.connect",{"pageUrl":"https://shop.example.com/","pageTitle":null,'
+        '"referer":null,"domain":"shop.example.com","bundleVersion":"1.0.0","id":null,'
+        '"key":"acc-key","name":"Jana","email":"jana@example.com","lang":"cs","visits":1,'
+        '"variables":{"plan":"pro"}}]',
         VisitorConnect(
             id=None,
             key="acc-key",
@@ -359,6 +360,85 @@ VISITOR_REQUESTS: list[tuple[str, Request]] = [
 def test_visitor_request_golden_frames(wire: str, expected: Request) -> None:
     assert decode_request_frame(wire, side="visitor") == expected
     assert request_frame(expected) == wire
+
+
+# Frames the official SDK (smartsupp-websocket 1.2.2, in node) sent to a socket.io 2.5.1
+# server: createVisitorClient({data: {id: null, key, name, createdAt, properties}}), then
+# chatMessage({content, type, isOffline, preventOpenChat}) and updateVisitorIdentity({...}).
+SDK_FRAMES: list[tuple[str, Request]] = [
+    (
+        '420["visitor.connect",{"pageUrl":null,"pageTitle":null,"referer":null,"domain":null,'
+        '"bundleVersion":"Websocket SDK 1.2.2","id":null,"key":"acc-key","name":"Ann",'
+        '"createdAt":1700000000000,"properties":{"plan":"pro","seats":3,"trial":false}}]',
+        VisitorConnect(
+            bundle_version="Websocket SDK 1.2.2",
+            key="acc-key",
+            visitor_name="Ann",
+            created_at=1700000000000,
+            properties={"plan": "pro", "seats": 3, "trial": False},
+        ),
+    ),
+    (
+        '421["chat.message",{"content":{"type":"text","text":"hi"},"type":"contact",'
+        '"isOffline":false,"preventOpenChat":true}]',
+        VisitorChatMessage(
+            text="hi", sender_type="contact", is_offline=False, prevent_open_chat=True
+        ),
+    ),
+    (
+        '42["visitor.update",{"values":{"email":"ann@example.com","phone":"+420 777 123 456",'
+        '"properties":{"vip":true}}},null]',
+        VisitorUpdate(
+            values=VisitorValues(
+                email="ann@example.com", phone="+420 777 123 456", properties={"vip": True}
+            )
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("wire", "expected"), SDK_FRAMES, ids=lambda v: "")
+def test_official_sdk_frame_decodes_strictly_and_encodes_back_to_the_same_json(
+    wire: str, expected: Request
+) -> None:
+    packet = unframe(wire)
+    # Fire-and-forget requests carry a trailing null argument (socket.io-client's emit with
+    # an undefined ack): framing, not payload; the sandbox drops it before decoding.
+    sent = packet.data[:-1] if packet.data[-1] is None else packet.data
+    assert decode_request(sent[0], sent[1:], side="visitor") == expected
+    name, args = encode_request(expected)
+    assert compact([name, *args]) == compact(sent)
+    assert expected.expects_ack == (packet.ack_id is not None)
+
+
+def test_official_sdk_reconnect_frame_decodes_strictly() -> None:
+    # After a reconnect the SDK adds the previous reply's identity fields (triggerable
+    # included) after its own data; null fields there are left off when encoding back.
+    wire = (
+        '422["visitor.connect",{"pageUrl":null,"pageTitle":null,"referer":null,"domain":null,'
+        '"bundleVersion":"Websocket SDK 1.2.2","id":"v1","key":"acc-key","name":"Ann",'
+        '"createdAt":1700000000000,"properties":{"vip":true},"email":"ann@example.com",'
+        '"phone":"+420 777 123 456","lang":"cs","group":null,"triggerable":true,"visits":2,'
+        '"variables":{"plan":"pro"}}]'
+    )
+    request = decode_request_frame(wire, side="visitor")
+    assert request == VisitorConnect(
+        bundle_version="Websocket SDK 1.2.2",
+        id="v1",
+        key="acc-key",
+        visitor_name="Ann",
+        email="ann@example.com",
+        phone="+420 777 123 456",
+        lang="cs",
+        visits=2,
+        created_at=1700000000000,
+        variables={"plan": "pro"},
+        properties={"vip": True},
+        triggerable=True,
+    )
+    sent = unframe(wire).data[1]
+    _, [payload] = encode_request(request)
+    assert payload == {key: value for key, value in sent.items() if key != "group"}
 
 
 def test_visitor_null_payload_requests_may_also_come_without_argument() -> None:
