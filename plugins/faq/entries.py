@@ -24,6 +24,7 @@ or from where the entry's question (or id) is written in JSON.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import tomllib
@@ -37,10 +38,14 @@ from agentbot import ConfigError
 
 __all__ = ["FaqEntry", "FaqFile", "FaqFileError", "load_faq", "parse_faq"]
 
-_ENTRY_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*entry[ \t]*\]\]", re.MULTILINE)
+_FIRST_HEADER = re.compile(r"[ \t]*\[\[[ \t]*entry[ \t]*\]\]")
+# A header on a later line; anchored on the newline, which the engine finds far faster than
+# a MULTILINE "^" it must try at every position.
+_NEXT_HEADER = re.compile(r"\n[ \t]*\[\[[ \t]*entry[ \t]*\]\]")
 _TOML_LINE = re.compile(r"at line (\d+)")
 _ENTRY_KEYS = frozenset({"id", "question", "alternatives", "answer", "lang", "tags"})
 _FILE_KEYS = frozenset({"lang", "entry"})
+_STR = itertools.repeat(str)  # all(map(isinstance, items, _STR)): every item a str
 
 
 class FaqFileError(ConfigError):
@@ -164,20 +169,21 @@ def _entry(
             return _error(where, path, _json_entry_line(text, raw), message)
         return _error(where, path, _key_line(text, line, key) or line, message)
 
-    for key in raw:
-        if key not in _ENTRY_KEYS:
-            raise fail(key, f"{label}: unknown key {key!r}{_close(key, _ENTRY_KEYS)}")
+    if not raw.keys() <= _ENTRY_KEYS:  # one set operation; the loop only to name the key
+        for key in raw:
+            if key not in _ENTRY_KEYS:
+                raise fail(key, f"{label}: unknown key {key!r}{_close(key, _ENTRY_KEYS)}")
     question = raw.get("question")
-    if not isinstance(question, str) or not question.strip():
+    if not isinstance(question, str) or not (question := question.strip()):
         raise fail("question", f"{label}: needs a non-empty 'question'")
-    label = f"{label} ({question.strip()[:40]!r})"
+    label = f"{label} ({question[:40]!r})"
     answer = raw.get("answer")
-    if not isinstance(answer, str) or not answer.strip():
+    if not isinstance(answer, str) or not (answer := answer.strip()):
         raise fail("answer", f"{label}: needs a non-empty 'answer'")
     lists = {}
     for key in ("alternatives", "tags"):
         value = raw.get(key, [])
-        if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        if not (isinstance(value, list) and all(map(isinstance, value, _STR))):
             raise fail(key, f"{label}: {key!r} must be a list of strings")
         lists[key] = value
     entry_id = raw.get("id", f"entry-{index + 1}")
@@ -188,9 +194,9 @@ def _entry(
         raise fail("lang", f"{label}: 'lang' must be a non-empty string")
     return FaqEntry(
         id=entry_id.strip(),
-        question=question.strip(),
-        answer=answer.strip(),
-        alternatives=tuple(a.strip() for a in lists["alternatives"] if a.strip()),
+        question=question,
+        answer=answer,
+        alternatives=tuple(filter(None, map(str.strip, lists["alternatives"]))),
         lang=lang.strip() if lang else default_lang,
         tags=tuple(lists["tags"]),
         line=line,
@@ -209,12 +215,13 @@ def _optional_str(
 
 def _header_lines(text: str) -> list[int]:
     """Return the 1-based line of every ``[[entry]]`` header, in one pass over ``text``."""
-    lines = []
+    lines = [1] if _FIRST_HEADER.match(text) else []
     line = 1
     position = 0
-    for found in _ENTRY_HEADER.finditer(text):
-        line += text.count("\n", position, found.start())
-        position = found.start()
+    for found in _NEXT_HEADER.finditer(text):
+        start = found.start() + 1  # the header's line begins after the newline
+        line += text.count("\n", position, start)
+        position = start
         lines.append(line)
     return lines
 

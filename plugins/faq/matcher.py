@@ -39,7 +39,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from .entries import FaqEntry
-from .text import fold, terms
+from .text import TermMemo, fold, terms
 
 __all__ = ["BLEND_WEIGHT", "METHOD_THRESHOLDS", "FaqIndex", "Match", "Method"]
 
@@ -91,31 +91,28 @@ class FaqIndex:
     def __init__(self, entries: Sequence[FaqEntry], *, method: Method = "blend") -> None:
         self.entries = tuple(entries)
         self.method: Method = method
-        postings: dict[str, dict[int, float]] = {}
+        memo = TermMemo()  # words repeat across entries: normalise each distinct one once
+        postings: defaultdict[str, dict[int, float]] = defaultdict(dict)
         self._forward: list[dict[str, float]] = []  # per entry: term -> weight
         self._phrasings: list[list[str]] = []  # per entry: normalised phrasings (fuzzy)
         lengths: list[float] = []
         for index, entry in enumerate(self.entries):
             lang = entry.lang
+            found = [memo(phrasing, lang) for phrasing in entry.phrasings]
+            # Weight of a word: how many phrasings use it (once each, in order of first use).
             counts: dict[str, float] = {}
-            normalised = []
-            for phrasing in entry.phrasings:
-                found = terms(phrasing, lang)
-                normalised.append(" ".join(found))
-                for word in set(found):
-                    counts[word] = counts.get(word, 0.0) + 1.0
-            for word in terms(entry.answer, lang):
+            get = counts.get
+            for phrasing_terms in found:
+                for word in dict.fromkeys(phrasing_terms):
+                    counts[word] = get(word, 0.0) + 1.0
+            for word in memo(entry.answer, lang):
                 counts.setdefault(word, ANSWER_WEIGHT)
             for word, weight in counts.items():
-                posting = postings.get(word)
-                if posting is None:
-                    postings[word] = {index: weight}
-                else:
-                    posting[index] = weight
+                postings[word][index] = weight
             self._forward.append(counts)
             lengths.append(sum(counts.values()))
-            self._phrasings.append(normalised)
-        self._postings = postings
+            self._phrasings.append([" ".join(words) for words in found])
+        self._postings = dict(postings)  # a plain dict: lookups must not add words
         count = max(len(self.entries), 1)
         self._lengths = lengths
         self._average_length = (sum(lengths) / count) or 1.0

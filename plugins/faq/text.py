@@ -23,9 +23,10 @@ from functools import lru_cache
 
 from .stopwords import stop_words_for
 
-__all__ = ["fold", "stem", "terms", "words"]
+__all__ = ["TermMemo", "fold", "stem", "terms", "words"]
 
 _WORD = re.compile(r"[^\W_]+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")  # _WORD on casefolded ASCII text, a fifth faster
 _APOSTROPHES = ("'", "’", "ʼ", "`", "´")
 
 # Longest first; a suffix is removed only if at least _MIN_STEM characters remain.
@@ -132,9 +133,10 @@ def words(text: str) -> list[str]:
     for mark in _APOSTROPHES:  # str.replace beats a regex or str.translate here
         if mark in text:
             text = text.replace(mark, "")
-    if not text.isascii():  # the common case needs no Unicode work
-        decomposed = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():  # the common case needs no Unicode work
+        return _ASCII_WORD.findall(text.lower())
+    decomposed = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _WORD.findall(text.casefold())
 
 
@@ -148,3 +150,38 @@ def terms(text: str, lang: str | None = None) -> list[str]:
     stops = stop_words_for(lang)
     kept = [word for word in found if word not in stops]
     return [stem(word) for word in (kept or found)]
+
+
+class _WordTerms(dict[str, str]):
+    """One language's word → term table, filled on first sight ("" for a stop word)."""
+
+    def __init__(self, stops: frozenset[str]) -> None:
+        super().__init__()
+        self._stops = stops
+
+    def __missing__(self, word: str) -> str:
+        term = "" if word in self._stops else stem(word)  # a stem is never empty
+        self[word] = term
+        return term
+
+
+class TermMemo:
+    """:func:`terms` for many texts in a row, remembering every word's term as it goes.
+
+    Building an index normalises tens of thousands of phrasings whose words repeat; looking a
+    word up in a table beats the stop-word check and the stem call per occurrence. The table
+    grows with the vocabulary, so keep a memo for one build and drop it: queries (visitor
+    text, unbounded) go through :func:`terms`, whose stem cache is bounded. The results are
+    exactly those of :func:`terms`.
+    """
+
+    def __init__(self) -> None:
+        self._tables: dict[str | None, _WordTerms] = {}
+
+    def __call__(self, text: str, lang: str | None = None) -> list[str]:
+        table = self._tables.get(lang)
+        if table is None:
+            table = self._tables[lang] = _WordTerms(stop_words_for(lang))
+        found = words(text)
+        kept = list(filter(None, map(table.__getitem__, found)))
+        return kept or [stem(word) for word in found]

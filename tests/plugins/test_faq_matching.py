@@ -13,7 +13,7 @@ from agentbot_plugins.faq.entries import FaqEntry
 from agentbot_plugins.faq.evaluate import evaluate, load_eval_set
 from agentbot_plugins.faq.matcher import METHOD_THRESHOLDS, Match
 from agentbot_plugins.faq.stopwords import stop_words_for
-from agentbot_plugins.faq.text import fold, stem, terms
+from agentbot_plugins.faq.text import TermMemo, fold, stem, terms
 
 EVAL = Path(__file__).resolve().parent.parent / "data" / "faq_eval"
 
@@ -36,6 +36,24 @@ def test_terms_drop_stop_words_of_the_language() -> None:
 
 def test_a_question_made_only_of_stop_words_keeps_its_words() -> None:
     assert terms("is it you?", "en") == ["is", "it", "you"]
+
+
+def test_term_memo_gives_exactly_what_terms_gives() -> None:
+    # The index build normalises through a memo; a query goes through terms(): they must
+    # agree word for word, or questions would stop meeting their entries.
+    texts = [
+        ("Which countries do you ship to?", "en"),
+        ("Kolik stojí poštovné?", "cs"),
+        ("kde je moje objednávka", None),
+        ("is it you?", "en"),  # only stop words: kept
+        ("Don't   ship_it?! Shipping, ships", "de-AT"),
+        ("Straße ﬁle ㎏ e\u0301te", "xx"),
+        ("", "en"),
+    ]
+    memo = TermMemo()
+    for _ in range(2):  # the second round answers from the memo
+        for text, lang in texts:
+            assert memo(text, lang) == terms(text, lang), (text, lang)
 
 
 def test_stemming_meets_inflections_halfway() -> None:
@@ -72,6 +90,16 @@ def test_parse_reads_entries_with_defaults() -> None:
         lang="en",
         line=3,
     )
+
+
+def test_entry_lines_are_their_headers_lines() -> None:
+    text = (
+        "[[entry]]\nquestion = 'a'\nanswer = 'b'\n"
+        "\n  [[ entry ]]\nquestion = 'c'\nanswer = 'd'\n"
+        "\r\n\t[[entry]]  # third\nquestion = 'e'\nanswer = 'f'\n"
+        "[[entry]]\nquestion = 'g'\nanswer = 'h'\n"
+    )
+    assert [entry.line for entry in parse_faq(text).entries] == [1, 5, 9, 12]
 
 
 @pytest.mark.parametrize(
