@@ -43,5 +43,9 @@ def test_artifacts(request: pytest.FixtureRequest) -> Path:
 
 @pytest.fixture(scope="session")
 def node_peers() -> NodePeers:
-    """The pinned node peers (tests/interop): skip without node, fail without ``npm ci``."""
+    """The pinned node peers (tests/interop), installed by ``npm ci`` once if missing or stale.
+
+    Session-scoped so the check (and any install) happens once per run, and only when a test
+    needs the peers; without node or npm every such test skips with the same one reason.
+    """
     return require_node_peers()
