@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator, Mapping
+import secrets
+import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,6 +30,14 @@ __all__ = [
 
 ChatStatus = Literal["pending", "open", "closed"]
 Speaker = Literal["visitor", "agent", "system"]
+
+# Id prefixes as Smartsupp's own examples spell them (VENDOR-SOURCES S1 and the socket docs:
+# conversation/chat ``co2wgLaNKxtOe``, visitor ``viJqfKK4RIOh``, message ``msd1L4y1Gtxq``).
+CHAT_ID_PREFIX = "co"
+VISITOR_ID_PREFIX = "vi"
+MESSAGE_ID_PREFIX = "ms"
+_ID_ALPHABET = string.ascii_letters + string.digits
+_ID_LENGTH = 10  # 62**10 ids per prefix: a restart never meets an old one
 
 # Visitor fields a client may set through visitor.connect / visitor.update (PROTOCOL.md §4).
 VISITOR_TEXT_FIELDS = (
@@ -78,7 +88,7 @@ class MessageRecord:
     id: str
     chat_id: str
     visitor_id: str
-    type: Literal["message", "event"]
+    type: Literal["message", "event", "note"]
     sub_type: str  # "contact" | "agent" | "system" | ...
     content_type: str
     created_at: str
@@ -119,7 +129,7 @@ class AccountState:
         self.chats: dict[str, ChatRecord] = {}
         self.transcript: list[dict[str, Any]] = []
         self._seq = itertools.count(1)
-        self._ids: dict[str, Iterator[int]] = {}
+        self._issued: set[str] = set()
 
     # -- identifiers and time -------------------------------------------------------------
 
@@ -128,9 +138,17 @@ class AccountState:
         return next(self._seq)
 
     def new_id(self, prefix: str) -> str:
-        """Return a fresh, readable id such as ``vi3`` or ``ms12`` (never reused after reset)."""
-        counter = self._ids.setdefault(prefix, itertools.count(1))
-        return f"{prefix}{next(counter)}"
+        """Return a fresh random id such as ``viJqfKK4RIOh``, never issued before by this state.
+
+        Ids look like Smartsupp's (a two-letter prefix, then random letters and digits) and are
+        random rather than counted, so a restarted sandbox never hands out an id that a bot's
+        store already remembers from the last run (counting from 1 made ``ms1`` "seen before").
+        """
+        while True:
+            candidate = prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
+            if candidate not in self._issued:
+                self._issued.add(candidate)
+                return candidate
 
     def now(self) -> float:
         """The sandbox clock (transcript and recording timestamps)."""
@@ -141,7 +159,7 @@ class AccountState:
         return iso_timestamp(self.config.wall_clock())
 
     def reset(self) -> None:
-        """Forget every visitor, chat and transcript entry (ids keep counting up)."""
+        """Forget every visitor, chat and transcript entry (ids already issued stay retired)."""
         self.visitors.clear()
         self.chats.clear()
         self.transcript.clear()
@@ -152,7 +170,9 @@ class AccountState:
         self, values: Mapping[str, Any], *, visitor_id: str | None = None
     ) -> VisitorRecord:
         """Create a visitor from snake_case ``values`` (unknown keys are ignored)."""
-        visitor = VisitorRecord(id=visitor_id or self.new_id("vi"), created_at=self.now_iso())
+        visitor = VisitorRecord(
+            id=visitor_id or self.new_id(VISITOR_ID_PREFIX), created_at=self.now_iso()
+        )
         self.update_visitor(visitor, values)
         self.visitors[visitor.id] = visitor
         return visitor
@@ -186,7 +206,9 @@ class AccountState:
 
     def open_chat(self, visitor: VisitorRecord) -> ChatRecord:
         """Start a new pending chat for the visitor (their first message does this)."""
-        chat = ChatRecord(id=self.new_id("ch"), visitor_id=visitor.id, created_at=self.now_iso())
+        chat = ChatRecord(
+            id=self.new_id(CHAT_ID_PREFIX), visitor_id=visitor.id, created_at=self.now_iso()
+        )
         self.chats[chat.id] = chat
         visitor.chat_id = chat.id
         self.log(chat, kind="event", by="visitor", event="chat.opened")
@@ -199,13 +221,13 @@ class AccountState:
         sub_type: str,
         text: str | None,
         agent_id: str | None = None,
-        type: Literal["message", "event"] = "message",
+        type: Literal["message", "event", "note"] = "message",
         content_type: str = "text",
         data: Any = None,
     ) -> MessageRecord:
         """Store a message in the chat and write it to the transcript."""
         message = MessageRecord(
-            id=self.new_id("ms"),
+            id=self.new_id(MESSAGE_ID_PREFIX),
             chat_id=chat.id,
             visitor_id=chat.visitor_id,
             type=type,
