@@ -486,8 +486,11 @@ class Bot:
                 actor.visitor_id = message.visitor_id
             if not self._open_storage().seen.reserve(message.id):
                 self.stats["duplicates"] += 1
-                logger.info(
-                    "chat %s: message %s seen before; not answering", actor.chat_id, message.id
+                logger.warning(
+                    "chat %s: message %s seen before in %r; not answering",
+                    actor.chat_id,
+                    message.id,
+                    self._storage,
                 )
                 return Incoming(event, message)
             logger.debug("chat %s: visitor wrote %r", actor.chat_id, message.text)
