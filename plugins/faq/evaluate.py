@@ -10,6 +10,19 @@ The labelled file is TOML::
     [must_not_answer]                 # questions no entry answers
     questions = ["what's the weather like"]
 
+    [kind.casual.expect]              # optional: the same, grouped by kind of question
+    opening-hours = ["u open 2day?"]
+    [kind.greeting]
+    must_not_answer = ["hi"]
+
+Questions may hold identifier placeholders (``{order}``, ``{email}``, ``{phone}``, ``{url}``,
+``{amount}``): each such question is expanded into ``IDENTIFIER_VARIANTS`` questions with
+values from a generator seeded by the question, so a file always yields the same set.
+
+Every question falls into the ``tune`` or the ``test`` split by a seeded hash of its text as
+written (before expansion, so the variants of one template stay together): thresholds and
+weights are chosen on ``tune``; figures reported as held out come from ``test``.
+
 Outcomes per question: *answered* (right or wrong entry), *clarified* ("did you mean…?"),
 or *silent*. The figures:
 
@@ -23,17 +36,74 @@ or *silent*. The figures:
 
 from __future__ import annotations
 
+import hashlib
+import random
+import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from .decision import Decision
 from .entries import FaqFile, FaqFileError, load_faq
 
-__all__ = ["EvalCase", "EvalReport", "EvalSet", "evaluate", "load_eval_set"]
+__all__ = [
+    "IDENTIFIER_VARIANTS",
+    "SPLIT_SEED",
+    "EvalCase",
+    "EvalReport",
+    "EvalSet",
+    "Split",
+    "evaluate",
+    "load_eval_set",
+    "split_of",
+]
+
+Split = Literal["tune", "test"]
+
+SPLIT_SEED = "agentbot-faq-eval-split-1"
+"""Salt of the tune/test hash; changing it reshuffles every set (never do it to tune)."""
+
+IDENTIFIER_VARIANTS = 2
+"""How many questions each identifier template expands into."""
+
+_PLACEHOLDER = re.compile(r"\{(order|email|phone|url|amount)\}")
+
+
+def split_of(question: str) -> Split:
+    """Return the split of a question as written: half "tune", half "test", fixed forever."""
+    digest = hashlib.blake2b(f"{SPLIT_SEED}:{question}".encode(), digest_size=8).digest()
+    return "test" if digest[0] & 1 else "tune"
+
+
+def _fill(template: str, rng: random.Random) -> str:
+    def value(match: re.Match[str]) -> str:
+        kind = match.group(1)
+        if kind == "order":
+            return rng.choice(["", "#", "PED-", "no. "]) + str(rng.randint(100000, 9999999))
+        if kind == "email":
+            name = rng.choice(["jana.novakova", "petr.svoboda", "mike77", "k.muller", "eva"])
+            return f"{name}@{rng.choice(['seznam.cz', 'gmail.com', 'example.org', 'web.de'])}"
+        if kind == "phone":
+            return rng.choice(["+420 ", "", "00420 "]) + " ".join(
+                str(rng.randint(100, 999)) for _ in range(3)
+            )
+        if kind == "url":
+            slug = rng.choice(["trail-29-m", "helmet-aero-l", "gravel-pro", "lock-x2"])
+            return f"https://{rng.choice(['pedalo.example', 'www.pedalo.example'])}/p/{slug}"
+        amount = rng.randint(3, 900) * 10
+        return rng.choice([f"{amount} CZK", f"{amount} Kč", f"{amount},- Kč", f"€{amount // 25}"])
+
+    return _PLACEHOLDER.sub(value, template)
+
+
+def _expand(template: str) -> list[str]:
+    if not _PLACEHOLDER.search(template):
+        return [template]
+    rng = random.Random(f"{SPLIT_SEED}:{template}")
+    return [_fill(template, rng) for _ in range(IDENTIFIER_VARIANTS)]
 
 
 @attrs.frozen
@@ -42,6 +112,10 @@ class EvalCase:
 
     question: str
     expected: str | None
+    kind: str = "plain"
+    """The kind of question (``[kind.NAME]`` in the file; "plain" outside any)."""
+    split: Split = "tune"
+    """Which split the question belongs to (see :func:`split_of`)."""
 
 
 @attrs.frozen
@@ -50,6 +124,10 @@ class EvalSet:
 
     faq: FaqFile
     cases: tuple[EvalCase, ...]
+
+    def select(self, split: Split | None) -> tuple[EvalCase, ...]:
+        """Return the cases of ``split`` (None: all of them)."""
+        return self.cases if split is None else tuple(c for c in self.cases if c.split == split)
 
 
 @attrs.frozen
@@ -133,20 +211,39 @@ def load_eval_set(path: str | Path) -> EvalSet:
     faq = load_faq(Path(path).parent / faq_name)
     known = {entry.id for entry in faq.entries}
     cases: list[EvalCase] = []
-    expect = data.get("expect", {})
-    if not isinstance(expect, Mapping):
-        raise FaqFileError(f"{where}: [expect] must be a table", path=where)
-    for entry_id, questions in expect.items():
-        if entry_id not in known:
-            raise FaqFileError(f"{where}: [expect] {entry_id}: no such entry id", path=where)
-        cases.extend(EvalCase(q, entry_id) for q in _questions(questions, where, entry_id))
-    quiet = data.get("must_not_answer", {})
-    if not isinstance(quiet, Mapping):
-        raise FaqFileError(f"{where}: [must_not_answer] must be a table", path=where)
-    cases.extend(
-        EvalCase(q, None) for q in _questions(quiet.get("questions", []), where, "questions")
-    )
+    groups: list[tuple[str, Any, Any]] = [
+        ("plain", data.get("expect", {}), _mna(data.get("must_not_answer", {}), where, ""))
+    ]
+    kinds = data.get("kind", {})
+    if not isinstance(kinds, Mapping):
+        raise FaqFileError(f"{where}: [kind] must be a table of tables", path=where)
+    for name, table in kinds.items():
+        if not isinstance(table, Mapping):
+            raise FaqFileError(f"{where}: [kind.{name}] must be a table", path=where)
+        groups.append((name, table.get("expect", {}), table.get("must_not_answer", [])))
+    for kind, expect, quiet in groups:
+        if not isinstance(expect, Mapping):
+            raise FaqFileError(f"{where}: [expect] of {kind} must be a table", path=where)
+        for entry_id, questions in expect.items():
+            if entry_id not in known:
+                raise FaqFileError(f"{where}: [expect] {entry_id}: no such entry id", path=where)
+            cases.extend(_cases(_questions(questions, where, entry_id), entry_id, kind))
+        cases.extend(_cases(_questions(quiet, where, "must_not_answer"), None, kind))
     return EvalSet(faq=faq, cases=tuple(cases))
+
+
+def _mna(value: Any, where: str, _key: str) -> Any:
+    if not isinstance(value, Mapping):
+        raise FaqFileError(f"{where}: [must_not_answer] must be a table", path=where)
+    return value.get("questions", [])
+
+
+def _cases(questions: Iterable[str], expected: str | None, kind: str) -> list[EvalCase]:
+    return [
+        EvalCase(question, expected, kind=kind, split=split_of(template))
+        for template in questions
+        for question in _expand(template)
+    ]
 
 
 def _questions(value: Any, where: str, key: str) -> list[str]:
