@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "SNIPPET_MAX_CHARS",
+    "ActionUnsupported",
     "AgentbotError",
     "ApiError",
     "AuthFailure",
@@ -20,10 +21,13 @@ __all__ = [
     "LocalProtocolError",
     "NotAuthenticated",
     "NotFound",
+    "OutcomeUnknown",
     "PluginError",
     "ProtocolError",
     "RemoteProtocolError",
     "RequestTimeout",
+    "RestAuthError",
+    "RestError",
     "safe_snippet",
 ]
 
@@ -110,6 +114,56 @@ class NotFound(ApiError):
 
 class NotAuthenticated(ApiError):
     """``auth_error`` (code 403): a request arrived before ``agent.connect`` succeeded."""
+
+
+class RestError(ApiError):
+    """The REST API answered with an error status and (usually) ``{code, message}``.
+
+    ``status`` is the HTTP status, ``error_code`` the payload's ``code`` (e.g.
+    ``"not_found"``), ``operation`` the method and path template (``"PATCH
+    /v2/conversations/{id}/close"``), never the credential. ``ApiError.type`` carries
+    ``error_code`` and ``ApiError.code`` the status, so handlers of ``ApiError`` see both.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        error_code: str | None = None,
+        operation: str | None = None,
+        raw: Any = None,
+    ) -> None:
+        self.status = status
+        self.error_code = error_code
+        self.operation = operation
+        super().__init__(message, type=error_code, event=operation, code=status, raw=raw)
+
+
+class RestAuthError(RestError):
+    """401/403 from the REST API: wrong, expired or under-privileged token. Final, never retried."""
+
+
+class OutcomeUnknown(AgentbotError):
+    """A non-idempotent request may or may not have taken effect, and nothing was resent.
+
+    Raised when the request left but no trustworthy answer came back: a timeout after
+    sending, a connection dropped mid-response, a 5xx. Check (e.g. the chat's history) before
+    trying again: blindly resending could post a message twice.
+    """
+
+    def __init__(self, message: str, *, operation: str | None = None) -> None:
+        self.operation = operation
+        super().__init__(message)
+
+
+class ActionUnsupported(AgentbotError):
+    """The chat action cannot be done with this API or this configuration; ``reason`` says why."""
+
+    def __init__(self, action: str, reason: str) -> None:
+        self.action = action
+        self.reason = reason
+        super().__init__(f"{action} is not supported: {reason}")
 
 
 class RequestTimeout(AgentbotError):

@@ -9,6 +9,11 @@
     auth_token = "6d267d…"                     # secret, optional
     eio = 3                                    # 3 (Smartsupp, socket.io 2.x) or 4
     track_visitors = false                     # wanted agent.track_visitors value
+    send_via = "rest"                          # "rest" (documented) or "socket" (assumed)
+    api_url = "https://app.smartsupp.com/rest" # default; assumed, unverified
+    api_token = "…"                            # secret: the REST credential
+    api_auth = "bearer"                        # "bearer" | "apikey" | "cookie"
+    api_timeout_seconds = 10.0                 # per REST request
 
     [pacing]                                   # see agentbot.runtime.pacing
     time_scale = 1.0                           # the speed factor; 0 = no waiting
@@ -34,7 +39,8 @@ A plugin runs when its ``[plugins.NAME]`` section exists and does not say
 but not run (the built-ins ship in the same wheel, so installing is not opting in).
 
 Environment variables override the file: ``AGENTBOT_URL``, ``AGENTBOT_AGENT_ID``,
-``AGENTBOT_KEY``, ``AGENTBOT_AUTH_TOKEN``, ``AGENTBOT_EIO``; with all required ones set, no
+``AGENTBOT_KEY``, ``AGENTBOT_AUTH_TOKEN``, ``AGENTBOT_EIO``, ``AGENTBOT_API_URL``,
+``AGENTBOT_API_TOKEN``; with all required ones set, no
 file is needed at all. Every error is a :class:`ConfigError` naming the file, the section and
 the key, with a "did you mean" hint for a typo; secret values never appear in it.
 """
@@ -55,10 +61,14 @@ from agentbot.runtime.pacing import PacingSettings
 from agentbot.runtime.sections import did_you_mean, location, structure_section
 
 __all__ = [
+    "API_AUTH",
+    "DEFAULT_API_TIMEOUT_SECONDS",
+    "DEFAULT_API_URL",
     "DEFAULT_STORAGE_FILENAME",
     "DEFAULT_URL",
     "ENV_OVERRIDES",
     "PLUGIN_RESERVED_KEYS",
+    "SEND_VIA",
     "BotConfig",
     "PluginSection",
     "RuntimeSettings",
@@ -68,6 +78,11 @@ __all__ = [
 ]
 
 DEFAULT_URL = "https://websocket.smartsupp.com"
+DEFAULT_API_URL = "https://app.smartsupp.com/rest"
+"""Assumed production REST base (the spec names only a developer host); unverified."""
+DEFAULT_API_TIMEOUT_SECONDS = 10.0
+SEND_VIA = ("rest", "socket")
+API_AUTH = ("bearer", "apikey", "cookie")
 DEFAULT_STORAGE_FILENAME = "agentbot.sqlite3"
 
 #: Environment variable → key of ``[smartsupp]`` it overrides.
@@ -77,6 +92,8 @@ ENV_OVERRIDES: Mapping[str, str] = {
     "AGENTBOT_KEY": "key",
     "AGENTBOT_AUTH_TOKEN": "auth_token",
     "AGENTBOT_EIO": "eio",
+    "AGENTBOT_API_URL": "api_url",
+    "AGENTBOT_API_TOKEN": "api_token",
 }
 
 _ENV_FOR_KEY = {key: variable for variable, key in ENV_OVERRIDES.items()}
@@ -95,6 +112,20 @@ def _eio_version(_instance: object, _attribute: attrs.Attribute[int], value: int
 def _url(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
     if not value.startswith(("http://", "https://", "ws://", "wss://")):
         raise ValueError(f"url must start with http://, https://, ws:// or wss://: {value!r}")
+
+
+def _one_of(choices: tuple[str, ...]) -> Any:
+    def check(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in choices:
+            listed = ", ".join(repr(c) for c in choices)
+            raise ValueError(f"{attribute.name} must be one of {listed}, got {value!r}")
+
+    return check
+
+
+def _http_url(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"{attribute.name} must start with http:// or https://: {value!r}")
 
 
 def _not_blank(_instance: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -127,6 +158,23 @@ class SmartsuppSettings:
     auth_token: str | None = attrs.field(default=None, repr=False)
     eio: int = attrs.field(default=3, validator=_eio_version)
     track_visitors: bool = False
+    send_via: str = attrs.field(default="rest", validator=_one_of(SEND_VIA))
+    """How replies leave: ``"rest"`` (``POST /v2/conversations/{id}``, the documented way)
+    or ``"socket"`` (a ``chat.message`` request, which no vendor source shows). Typing always
+    goes over the socket."""
+    api_url: str = attrs.field(default=DEFAULT_API_URL, validator=_http_url)
+    """The REST base URL; the default is assumed (unverified)."""
+    api_token: str | None = attrs.field(default=None, repr=False)
+    """The REST credential (secret). Needed with ``send_via = "rest"`` (the bot refuses to
+    start without it); without it (socket mode) chat actions such as close or assign are
+    unavailable."""
+    api_auth: str = attrs.field(default="bearer", validator=_one_of(API_AUTH))
+    """How the token travels: ``Authorization: Bearer`` (default, assumed), an ``apiKey``
+    header, or the ``jwt_access_token`` cookie the vendor's spec names."""
+    api_timeout_seconds: float = attrs.field(
+        default=DEFAULT_API_TIMEOUT_SECONDS, validator=_positive
+    )
+    """Time limit of one REST request."""
 
 
 @attrs.frozen(kw_only=True)

@@ -19,6 +19,7 @@ from agentbot.sandbox.control import SandboxControl
 from agentbot.sandbox.http_api import control_routes
 from agentbot.sandbox.hub import Sandbox
 from agentbot.sandbox.pages import page_routes
+from agentbot.sandbox.rest_api import RestService
 
 __all__ = ["SOCKET_PATHS", "create_app"]
 
@@ -43,12 +44,13 @@ def create_app(
 
     The sandbox's own routes (``/socket``, ``/api/...``) come first, then the chat page at
     ``/`` and the agent console at ``/console`` (unless ``pages=False``), then ``routes``.
-    The live :class:`Sandbox` is ``app.state.sandbox`` and its Python control API
-    ``app.state.control``.
+    The live :class:`Sandbox` is ``app.state.sandbox``, its Python control API
+    ``app.state.control`` and its REST API (``/rest/v2/...``) ``app.state.rest``.
     """
     config = config or SandboxConfig()
     sandbox = Sandbox(config)
     control = SandboxControl(sandbox)
+    rest = RestService(sandbox)
 
     async def socket_endpoint(websocket: WebSocket) -> None:
         params = websocket.query_params
@@ -75,9 +77,11 @@ def create_app(
         own_routes.append(WebSocketRoute(path, socket_endpoint))
         own_routes.append(Route(path, polling_refused, methods=["GET", "POST"]))
     own_routes.extend(control_routes(control))
+    own_routes.extend(rest.routes())
     if pages:
         own_routes.extend(page_routes(config))
     app = Starlette(routes=[*own_routes, *routes])
     app.state.sandbox = sandbox
     app.state.control = control
+    app.state.rest = rest
     return app

@@ -12,7 +12,7 @@ from typing import Any, cast
 from agentbot.errors import ApiError
 from agentbot.sandbox import wire
 from agentbot.sandbox.connections import Side
-from agentbot.sandbox.faults import AckAction
+from agentbot.sandbox.faults import REST_ACTIONS, AckAction, RestAction
 from agentbot.sandbox.hub import Sandbox
 from agentbot.sandbox.replies import not_found
 from agentbot.sandbox.state import ChatRecord, VisitorRecord
@@ -263,6 +263,40 @@ class SandboxControl:
         fault = self.sandbox.faults.add_ack_fault(
             request=request,
             action=action,
+            delay_seconds=delay_seconds,
+            count=count,
+            agent_id=agent_id,
+        )
+        return {"fault": fault.to_json()}
+
+    def rest_fault(
+        self,
+        *,
+        action: RestAction,
+        operation: str | None = None,
+        status: int = 503,
+        delay_seconds: float = 0.0,
+        count: int | None = None,
+        agent_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Make REST requests fail: ``error`` (a 5xx, nothing done), ``unauthorized`` (401),
+        ``slow`` (done, answer held back ``delay_seconds``), ``drop`` (done, answer cut short).
+
+        ``operation`` is a method and path template such as ``"POST /v2/conversations/{id}"``
+        (None: any REST request); ``count`` limits it to the next matching requests.
+        """
+        if action not in REST_ACTIONS:
+            raise bad_request(f"action must be one of {', '.join(REST_ACTIONS)}")
+        if action == "error" and not (500 <= status <= 599):
+            raise bad_request("status must be a 5xx for an error fault")
+        if action == "slow" and not (0 < delay_seconds <= 3600):
+            raise bad_request("delaySeconds must be > 0 (and at most 3600) for a slow fault")
+        if count is not None and count < 1:
+            raise bad_request("count must be >= 1")
+        fault = self.sandbox.faults.add_rest_fault(
+            action=action,
+            operation=operation,
+            status=status,
             delay_seconds=delay_seconds,
             count=count,
             agent_id=agent_id,

@@ -1,8 +1,8 @@
 """Faults the sandbox can inject, so clients can be tested against a misbehaving server.
 
-Standing faults live here (delayed or dropped acks, stopped heartbeats); one-shot faults
-(drop a socket, send ``server.error``/``logout``/a malformed frame) are actions on live
-connections and live in :mod:`agentbot.sandbox.hub`. Nothing here does I/O.
+Standing faults live here (delayed or dropped acks, stopped heartbeats, REST faults);
+one-shot faults (drop a socket, send ``server.error``/``logout``/a malformed frame) are
+actions on live connections and live in :mod:`agentbot.sandbox.hub`. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -10,9 +10,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["DEFAULT_MALFORMED_FRAME", "AckAction", "AckFault", "Faults"]
+__all__ = [
+    "DEFAULT_MALFORMED_FRAME",
+    "REST_ACTIONS",
+    "AckAction",
+    "AckFault",
+    "Faults",
+    "RestAction",
+    "RestFault",
+]
 
 AckAction = Literal["delay", "drop"]
+RestAction = Literal["error", "unauthorized", "slow", "drop"]
+"""What a REST fault does to a matching request:
+
+- ``error``: answer ``status`` (default 503) with ``{code, message}`` *before* doing anything;
+- ``unauthorized``: answer 401 as for a wrong token, before doing anything;
+- ``slow``: do the work (a message is stored and delivered), then hold the answer back for
+  ``delay_seconds`` — a client timing out first cannot know the request took effect;
+- ``drop``: do the work, then cut the answer short (headers sent, body truncated), as a
+  connection dropped mid-response.
+"""
+REST_ACTIONS: tuple[RestAction, ...] = ("error", "unauthorized", "slow", "drop")
 
 DEFAULT_MALFORMED_FRAME = "x: not an Engine.IO packet"
 """A frame with no valid Engine.IO packet type. Every client we know treats it as a broken
@@ -48,13 +67,82 @@ class AckFault:
 
 
 @dataclass(slots=True)
+class RestFault:
+    """A fault for REST requests matching ``operation`` (e.g. ``"POST /v2/conversations/{id}"``;
+    None: every REST request), optionally for one agent's token only."""
+
+    id: int
+    action: RestAction
+    operation: str | None = None
+    status: int = 503
+    delay_seconds: float = 0.0
+    remaining: int | None = None  # None: until cleared
+    agent_id: str | None = None
+    applied: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The control API's view of this fault."""
+        return {
+            "id": self.id,
+            "kind": "rest",
+            "action": self.action,
+            "operation": self.operation,
+            "status": self.status,
+            "delaySeconds": self.delay_seconds,
+            "remaining": self.remaining,
+            "agentId": self.agent_id,
+            "applied": self.applied,
+        }
+
+
+@dataclass(slots=True)
 class Faults:
     """The standing faults of one sandbox."""
 
     ack_faults: list[AckFault] = field(default_factory=list)
     silent_agents: set[str] = field(default_factory=set)
     """Agents whose new connections start with heartbeats stopped."""
+    rest_faults: list[RestFault] = field(default_factory=list)
     _next_id: int = 1
+
+    def add_rest_fault(
+        self,
+        *,
+        action: RestAction,
+        operation: str | None = None,
+        status: int = 503,
+        delay_seconds: float = 0.0,
+        count: int | None = None,
+        agent_id: str | None = None,
+    ) -> RestFault:
+        """Register a REST fault; it applies to the next ``count`` matching requests."""
+        fault = RestFault(
+            id=self._next_id,
+            action=action,
+            operation=operation,
+            status=status,
+            delay_seconds=delay_seconds,
+            remaining=count,
+            agent_id=agent_id,
+        )
+        self._next_id += 1
+        self.rest_faults.append(fault)
+        return fault
+
+    def take_rest_fault(self, operation: str, agent_id: str | None) -> RestFault | None:
+        """Return the REST fault that applies to this request (consuming one use), or None."""
+        for fault in self.rest_faults:
+            if fault.operation is not None and fault.operation != operation:
+                continue
+            if fault.agent_id is not None and fault.agent_id != agent_id:
+                continue
+            fault.applied += 1
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self.rest_faults.remove(fault)
+            return fault
+        return None
 
     def add_ack_fault(
         self,
@@ -97,10 +185,12 @@ class Faults:
         """Remove every standing fault."""
         self.ack_faults.clear()
         self.silent_agents.clear()
+        self.rest_faults.clear()
 
     def to_json(self) -> list[dict[str, Any]]:
         """The control API's list of standing faults."""
         items = [fault.to_json() for fault in self.ack_faults]
+        items.extend(fault.to_json() for fault in self.rest_faults)
         items.extend(
             {"kind": "heartbeat", "agentId": agent} for agent in sorted(self.silent_agents)
         )

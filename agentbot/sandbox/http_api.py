@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 from agentbot.errors import ApiError, NotFound, safe_snippet
 from agentbot.sandbox.connections import Side
 from agentbot.sandbox.control import SandboxControl, bad_request
-from agentbot.sandbox.faults import AckAction
+from agentbot.sandbox.faults import AckAction, RestAction
 
 __all__ = ["MAX_WAIT_SECONDS", "control_routes"]
 
@@ -294,6 +294,18 @@ def control_routes(control: SandboxControl) -> list[BaseRoute]:
             lambda c, r, b: c.ack_fault(
                 request=cast(str, _str(b, "request", required=True)),
                 action=cast(AckAction, _str(b, "action", required=True)),
+                delay_seconds=float(b.get("delaySeconds") or 0.0),
+                count=None if b.get("count") is None else int(b["count"]),
+                agent_id=_str(b, "agentId"),
+            ),
+        ),
+        (
+            "POST",
+            "/api/faults/rest",
+            lambda c, r, b: c.rest_fault(
+                action=cast("RestAction", _str(b, "action", required=True)),
+                operation=_str(b, "operation"),
+                status=int(b.get("status") or 503),
                 delay_seconds=float(b.get("delaySeconds") or 0.0),
                 count=None if b.get("count") is None else int(b["count"]),
                 agent_id=_str(b, "agentId"),
