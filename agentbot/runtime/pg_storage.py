@@ -1,0 +1,598 @@
+"""Durable state on PostgreSQL, for bots whose replicas run on more than one machine.
+
+Selected by ``[runtime] storage_url = "postgresql://…"`` (SQLite stays the embedded
+default). It offers what :class:`~agentbot.runtime.storage.Storage` offers — each plugin's
+key-value store, the answered message ids, ``ensure_schema`` / ``execute`` — keyed by a
+*namespace* (one per bot: Smartsupp host + agent id by default), so many bots share one
+database and never see each other's rows.
+
+Why an in-memory, write-behind cache. The plugin store API is synchronous
+(``bot.storage.get(key)`` in plugin code, no ``await``), and a PostgreSQL round trip is
+~150 µs on loopback and milliseconds across a network: done on the event loop thread it
+would stall every chat of the bot; done through a thread hop per call it doubles the cost
+(``benchmarks/pg_driver.py``). So, at open, the namespace's rows are loaded into memory;
+reads are dict look-ups; every write updates memory at once and is queued to a writer
+thread that owns its own connection and flushes the queue in order, many writes per
+transaction. :meth:`PgStorage.flush` (blocking) and :meth:`PgStorage.wait_flushed` (async,
+any loop) are the durability barrier: return once everything written so far is committed.
+
+This is correct because of the lease (:mod:`agentbot.runtime.lease`): one replica per bot is
+active, so the active replica's memory is the truth for its namespace; a replica that takes
+over opens the store after it holds the lease and loads what the previous one committed.
+The one exception is work shared between replicas on purpose (leads): :meth:`PgPluginStore.
+claim_due` goes to the database with ``SELECT … FOR UPDATE SKIP LOCKED``.
+
+The schema is versioned: ``agentbot_schema_version`` holds the applied step numbers, and
+:data:`MIGRATIONS` (ordered SQL steps, append only) are applied at open under a
+transaction-scoped advisory lock, so replicas starting together migrate once.
+
+The connection URL may carry a password: it never appears in a repr, a log line or an
+error (:func:`describe_url` keeps host, port and database only).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import anyio.to_thread
+import psycopg
+import psycopg.conninfo
+
+from agentbot.errors import ConfigError
+from agentbot.runtime.storage import PluginStore, Rows, SeenMessages, Storage, StorageError
+
+__all__ = [
+    "MIGRATIONS",
+    "PgPluginStore",
+    "PgSeenMessages",
+    "PgStorage",
+    "default_namespace",
+    "describe_url",
+    "is_postgres_url",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Ordered schema steps; step N is applied once, after steps 1..N-1. Never edit a released
+#: step: append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: plugin key-value rows, answered message ids, the lease row of each bot
+    """
+    CREATE TABLE agentbot_plugin_kv (
+        namespace TEXT NOT NULL,
+        plugin TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value JSONB NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (namespace, plugin, key)
+    );
+    CREATE TABLE agentbot_seen_message (
+        namespace TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (namespace, message_id)
+    );
+    CREATE INDEX agentbot_seen_message_age ON agentbot_seen_message (namespace, seen_at);
+    CREATE TABLE agentbot_lease (
+        namespace TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        generation BIGINT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    );
+    """,
+)
+
+# Any constant will do: it only has to be the same for every replica.
+_MIGRATION_LOCK = 0x61_67_65_6E_74_62_6F_74  # "agentbot"
+
+_BATCH_MAX = 500
+_RETRY_INITIAL_SECONDS = 0.5
+_RETRY_MAX_SECONDS = 10.0
+
+
+def is_postgres_url(url: str) -> bool:
+    """Return True for a ``postgresql://`` / ``postgres://`` URL."""
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def describe_url(url: str) -> str:
+    """Return ``host:port/dbname`` of a libpq URL, without user or password."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<unparsable PostgreSQL URL>"
+    host = parts.get("host") or "localhost"
+    port = parts.get("port") or "5432"
+    return f"{host}:{port}/{parts.get('dbname') or ''}"
+
+
+def default_namespace(*, url: str, agent_id: str) -> str:
+    """Return the namespace of a bot: ``<smartsupp host>/<agent id>``.
+
+    The agent id alone names the bot within one Smartsupp; the host keeps a sandbox bot and
+    a production bot with the same id apart.
+    """
+    host = url.split("://", 1)[-1].split("/", 1)[0]
+    return f"{host}/{agent_id}"
+
+
+def _qmarks_to_pyformat(sql: str) -> str:
+    """Turn SQLite-style ``?`` placeholders (outside quotes) into psycopg's ``%s``."""
+    out: list[str] = []
+    quote: str | None = None
+    for char in sql:
+        if quote is not None:
+            if char == quote:
+                quote = None
+            out.append("%%" if char == "%" else char)
+        elif char in ("'", '"'):
+            quote = char
+            out.append(char)
+        elif char == "?":
+            out.append("%s")
+        elif char == "%":
+            out.append("%%")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class PgStorage(Storage):
+    """Every plugin's store and the answered ids of one bot (``namespace``) in PostgreSQL.
+
+    Opening connects, migrates, loads the namespace into memory and starts the writer
+    thread; :meth:`close` flushes and stops it. Raises :class:`ConfigError` when the server
+    cannot be reached or the URL is wrong. It subclasses :class:`Storage` only so it stands
+    wherever the runtime expects the SQLite store; it shares none of its code.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str,
+        wall_clock: Callable[[], float] = time.time,
+        connect_timeout_seconds: float = 10.0,
+    ) -> None:
+        # Storage.__init__ is deliberately not called: it opens SQLite.
+        self.path = describe_url(url)
+        self.namespace = namespace
+        self._url = url
+        self._wall_clock = wall_clock
+        self._connect_timeout = connect_timeout_seconds
+        self._closed = False
+        self._kv: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()  # the direct connection (execute, claims, prune)
+        self._queue: queue.Queue[tuple[str, tuple[Any, ...]] | None] = queue.Queue()
+        self._pending = 0
+        self._pending_changed = threading.Condition()
+        self.write_errors = 0
+        """Failed flush attempts and dropped statements so far: a health signal."""
+        self._failure: str | None = None
+        self._direct = self._connect()
+        try:
+            self._migrate()
+            self._load()
+            self.seen = PgSeenMessages(self)
+        except psycopg.Error as exc:
+            self._direct.close()
+            raise ConfigError(
+                f"cannot prepare storage postgresql://{self.path}: {_reason(exc)}",
+                section="runtime",
+                key="storage_url",
+            ) from None
+        except BaseException:
+            self._direct.close()
+            raise
+        self._writer = threading.Thread(
+            target=self._write_loop, name=f"agentbot-pg-writer[{namespace}]", daemon=True
+        )
+        self._writer.start()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        try:
+            return psycopg.connect(
+                self._url, autocommit=True, connect_timeout=max(1, int(self._connect_timeout))
+            )
+        except psycopg.Error as exc:
+            raise ConfigError(
+                f"cannot open storage postgresql://{self.path}: {_reason(exc)}",
+                section="runtime",
+                key="storage_url",
+            ) from None
+
+    def _migrate(self) -> None:
+        with self._direct.transaction():
+            self._direct.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            self._direct.execute(
+                "CREATE TABLE IF NOT EXISTS agentbot_schema_version ("
+                " version INTEGER PRIMARY KEY,"
+                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            row = self._direct.execute(
+                "SELECT coalesce(max(version), 0) FROM agentbot_schema_version"
+            ).fetchone()
+            current = int(row[0]) if row else 0
+            if current > len(MIGRATIONS):
+                raise ConfigError(
+                    f"storage postgresql://{self.path} has schema version {current}, newer "
+                    f"than this agentbot knows ({len(MIGRATIONS)}): upgrade agentbot",
+                    section="runtime",
+                    key="storage_url",
+                )
+            for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+                self._direct.execute(step)
+                self._direct.execute(
+                    "INSERT INTO agentbot_schema_version (version) VALUES (%s)", (version,)
+                )
+                logger.info("storage: applied schema migration %d", version)
+
+    def _load(self) -> None:
+        rows = self._direct.execute(
+            "SELECT plugin, key, value FROM agentbot_plugin_kv WHERE namespace = %s",
+            (self.namespace,),
+        ).fetchall()
+        self._kv = {(plugin, key): value for plugin, key, value in rows}
+
+    @property
+    def schema_version(self) -> int:
+        """Return the highest applied migration step."""
+        row = self._call(lambda db: db.execute("SELECT max(version) FROM agentbot_schema_version"))
+        return int(row.fetchone()[0])
+
+    # -- the write-behind queue --------------------------------------------------------------
+
+    def _enqueue(self, sql: str, params: tuple[Any, ...]) -> None:
+        if self._closed:
+            raise StorageError("storage is closed")
+        with self._pending_changed:
+            self._pending += 1
+        self._queue.put((sql, tuple(_pg_param(p) for p in params)))
+
+    def _write_loop(self) -> None:
+        """Flush queued writes in order, many per transaction, until ``None`` arrives."""
+        db: psycopg.Connection[tuple[Any, ...]] | None = None
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < _BATCH_MAX:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            delay = _RETRY_INITIAL_SECONDS
+            while True:
+                try:
+                    if db is None or db.closed:
+                        db = psycopg.connect(self._url, autocommit=True)
+                    self._write_batch(db, batch)
+                    self._failure = None
+                    break
+                except psycopg.OperationalError as exc:
+                    # The server is away: keep the batch (upserts and deletes, so a retry
+                    # is safe) and try again, backing off.
+                    self.write_errors += 1
+                    self._failure = f"cannot write to postgresql://{self.path}: {_reason(exc)}"
+                    logger.warning(
+                        "storage: flushing %d write(s) failed (%s); retrying in %.1f s",
+                        len(batch),
+                        _reason(exc),
+                        delay,
+                    )
+                    if db is not None:
+                        db.close()
+                        db = None
+                    # A real wait on the writer thread: the server is away, not a test clock.
+                    time.sleep(delay)
+                    delay = min(delay * 2, _RETRY_MAX_SECONDS)
+            with self._pending_changed:
+                self._pending -= len(batch)
+                self._pending_changed.notify_all()
+        if db is not None:
+            db.close()
+
+    def _write_batch(
+        self, db: psycopg.Connection[tuple[Any, ...]], batch: list[tuple[str, tuple[Any, ...]]]
+    ) -> None:
+        """Commit ``batch`` in one transaction; a statement the server rejects is dropped.
+
+        A rejected statement (not a lost connection) would be rejected again on every retry,
+        so the batch is replayed one statement at a time and the bad one is logged, counted
+        and skipped: one bad value must not stop every later write.
+        """
+        try:
+            with db.transaction(), db.cursor() as cursor:
+                for sql, params in batch:
+                    cursor.execute(sql, params)
+            return
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error:
+            pass
+        for sql, params in batch:
+            try:
+                db.execute(sql, params)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                self.write_errors += 1
+                logger.error("storage: dropped a write the server rejected: %s", _reason(exc))
+
+    @property
+    def pending_writes(self) -> int:
+        """Return how many writes are queued and not committed yet."""
+        return self._pending
+
+    def flush(self, *, timeout_seconds: float | None = None) -> bool:
+        """Block until every write made so far is committed; False if ``timeout`` passed."""
+        with self._pending_changed:
+            return self._pending_changed.wait_for(lambda: self._pending == 0, timeout_seconds)
+
+    async def wait_flushed(self) -> None:
+        """Wait (on any event loop) until every write made so far is committed."""
+        if self._pending:
+            await anyio.to_thread.run_sync(self.flush, abandon_on_cancel=True)
+
+    # -- the direct connection ---------------------------------------------------------------
+
+    def _call(self, fn: Callable[[psycopg.Connection[tuple[Any, ...]]], Any]) -> Any:
+        if self._closed:
+            raise StorageError("storage is closed")
+        with self._lock:
+            try:
+                return fn(self._direct)
+            except psycopg.Error as exc:
+                raise StorageError(f"storage error: {_reason(exc)}") from None
+
+    def ensure_schema(self, sql: str) -> None:
+        """Run idempotent DDL (``CREATE TABLE IF NOT EXISTS …``) once, in one transaction."""
+
+        def run(db: psycopg.Connection[tuple[Any, ...]]) -> None:
+            with db.transaction():
+                db.execute(sql.encode())  # bytes: no placeholder parsing in DDL
+
+        self._call(run)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        """Run one statement on the database now (after the queued writes) and return rows.
+
+        ``?`` placeholders (SQLite style) are accepted as well as ``%s``. This is the slow
+        path: a blocking round trip on the caller's thread.
+        """
+        self.flush()
+        statement = _qmarks_to_pyformat(sql) if "?" in sql else sql
+
+        def run(db: psycopg.Connection[tuple[Any, ...]]) -> Rows:
+            cursor = db.execute(statement.encode(), tuple(_pg_param(p) for p in params))
+            rows = list(cursor.fetchall()) if cursor.description is not None else []
+            return Rows(rows, cursor.rowcount)
+
+        result: Rows = self._call(run)
+        return result
+
+    # -- the Storage interface ---------------------------------------------------------------
+
+    @property
+    def in_memory(self) -> bool:
+        """False: what is written survives a restart (once flushed)."""
+        return False
+
+    @property
+    def failure(self) -> str | None:
+        """Why writes are failing right now, or None while they go through."""
+        return self._failure
+
+    def plugin_store(self, plugin: str) -> PgPluginStore:
+        """Return the key-value store private to ``plugin``."""
+        return PgPluginStore(self, plugin)
+
+    def close(self) -> None:
+        """Flush the queued writes, stop the writer and close; further use raises."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._writer.join()
+        self._direct.close()
+
+    def __enter__(self) -> PgStorage:
+        return self
+
+    def __repr__(self) -> str:
+        return f"PgStorage({self.path!r}, namespace={self.namespace!r})"
+
+
+class PgPluginStore(PluginStore):
+    """A plugin's key-value store in PostgreSQL: reads from memory, writes queued."""
+
+    _storage: PgStorage
+
+    def __init__(self, storage: PgStorage, plugin: str) -> None:
+        super().__init__(storage, plugin)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the value stored under ``key``, or ``default``."""
+        value = self._storage._kv.get((self.plugin, key), _MISSING)
+        # Hand out a copy, as SQLite's json.loads does: mutating it must not change the store.
+        return default if value is _MISSING else json.loads(json.dumps(value))
+
+    def set(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key``; :class:`StorageError` if it is not JSON-serializable."""
+        try:
+            encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise StorageError(f"cannot store {key!r} for {self.plugin!r}: {exc}") from None
+        storage = self._storage
+        storage._enqueue(
+            "INSERT INTO agentbot_plugin_kv (namespace, plugin, key, value, updated_at) "
+            "VALUES (%s, %s, %s, %s::jsonb, %s) ON CONFLICT (namespace, plugin, key) "
+            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            (storage.namespace, self.plugin, key, encoded, storage._now()),
+        )
+        storage._kv[(self.plugin, key)] = json.loads(encoded)
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; no error if it is absent."""
+        storage = self._storage
+        if storage._kv.pop((self.plugin, key), _MISSING) is _MISSING:
+            return
+        storage._enqueue(
+            "DELETE FROM agentbot_plugin_kv WHERE namespace = %s AND plugin = %s AND key = %s",
+            (storage.namespace, self.plugin, key),
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Return this plugin's keys starting with ``prefix``, sorted (by code point)."""
+        return sorted(
+            key
+            for plugin, key in self._storage._kv
+            if plugin == self.plugin and key.startswith(prefix)
+        )
+
+    def claim_due(
+        self, prefix: str, *, now: float, claim_seconds: float, limit: int = 50
+    ) -> list[tuple[str, Any]]:
+        """Claim records under ``prefix`` due at ``now``, for ``claim_seconds``; return them.
+
+        For work any replica may do (lead deliveries): a record is due when its JSON has no
+        ``delivered_at`` and its ``next_attempt_at`` is at most ``now``. Claimed rows are
+        locked with ``FOR UPDATE SKIP LOCKED`` — two replicas claiming at once get disjoint
+        sets — and their ``next_attempt_at`` moves to ``now + claim_seconds``, so nobody
+        else takes them until then; the caller writes the outcome back with :meth:`set`.
+        """
+        storage = self._storage
+        storage.flush()
+
+        def run(db: psycopg.Connection[tuple[Any, ...]]) -> list[tuple[str, Any]]:
+            with db.transaction():
+                rows = db.execute(
+                    "SELECT key, value FROM agentbot_plugin_kv"
+                    " WHERE namespace = %s AND plugin = %s AND starts_with(key, %s)"
+                    " AND (value->>'delivered_at') IS NULL"
+                    " AND coalesce((value->>'next_attempt_at')::double precision, 0) <= %s"
+                    " ORDER BY key LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (storage.namespace, self.plugin, prefix, now, limit),
+                ).fetchall()
+                claimed = []
+                for key, value in rows:
+                    value["next_attempt_at"] = now + claim_seconds
+                    db.execute(
+                        "UPDATE agentbot_plugin_kv SET value = %s::jsonb, updated_at = %s"
+                        " WHERE namespace = %s AND plugin = %s AND key = %s",
+                        (json.dumps(value), storage._now(), storage.namespace, self.plugin, key),
+                    )
+                    claimed.append((str(key), value))
+                return claimed
+
+        claimed: list[tuple[str, Any]] = storage._call(run)
+        for key, value in claimed:
+            storage._kv[(self.plugin, key)] = value
+        return claimed
+
+    def __repr__(self) -> str:
+        return f"PgPluginStore(plugin={self.plugin!r})"
+
+
+class PgSeenMessages(SeenMessages):
+    """The answered message ids of one bot: all in memory (loaded at open), writes queued.
+
+    Same two steps as the SQLite store: :meth:`reserve` on arrival (memory only, no round
+    trip), :meth:`add` when about to send. To be sure an ``add`` is durable before the
+    message leaves — what a failover must rely on — await :meth:`PgStorage.wait_flushed`.
+    """
+
+    _storage: PgStorage
+
+    def __init__(self, storage: PgStorage) -> None:
+        super().__init__(storage)
+        rows = storage._direct.execute(
+            "SELECT message_id, seen_at FROM agentbot_seen_message WHERE namespace = %s",
+            (storage.namespace,),
+        ).fetchall()
+        self._answered: dict[str, float] = {message_id: seen_at for message_id, seen_at in rows}
+        self._cache: collections.OrderedDict[str, None] = collections.OrderedDict()
+
+    def reserve(self, message_id: str) -> bool:
+        """Take ``message_id`` on; return False if seen before (here or answered earlier)."""
+        message_id = _pg_param(message_id)
+        if message_id in self._cache:
+            self._cache.move_to_end(message_id)
+            return False
+        self._remember(message_id)
+        return message_id not in self._answered
+
+    def add(self, message_id: str) -> bool:
+        """Record ``message_id`` as answered; return True if it was not stored before."""
+        message_id = _pg_param(message_id)
+        self._remember(message_id)
+        if message_id in self._answered:
+            return False
+        storage = self._storage
+        now = storage._now()
+        storage._enqueue(
+            "INSERT INTO agentbot_seen_message (namespace, message_id, seen_at) "
+            "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+            (storage.namespace, message_id, now),
+        )
+        self._answered[message_id] = now
+        return True
+
+    def __contains__(self, message_id: object) -> bool:
+        if not isinstance(message_id, str):
+            return False
+        message_id = _pg_param(message_id)
+        return message_id in self._cache or message_id in self._answered
+
+    def prune(self, *, older_than_seconds: float) -> int:
+        """Forget ids recorded more than ``older_than_seconds`` ago; return how many."""
+        storage = self._storage
+        cutoff = storage._now() - older_than_seconds
+        old = [mid for mid, seen_at in self._answered.items() if seen_at < cutoff]
+        for message_id in old:
+            del self._answered[message_id]
+        storage._enqueue(
+            "DELETE FROM agentbot_seen_message WHERE namespace = %s AND seen_at < %s",
+            (storage.namespace, cutoff),
+        )
+        self._cache.clear()
+        return len(old)
+
+    def ids(self) -> Iterable[str]:
+        """Return the answered ids held (for data export and erasure)."""
+        return list(self._answered)
+
+
+_MISSING: Any = object()
+
+
+def _pg_param(value: Any) -> Any:
+    """Make text PostgreSQL can hold: lone surrogates (valid in JSON from the wire, not in
+    UTF-8) become their backslash escapes, so ids stay distinct and a write never fails."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def _reason(exc: psycopg.Error) -> str:
+    """Return the server's or libpq's message, first line, cut short (no URL in it)."""
+    text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return text[:200]
