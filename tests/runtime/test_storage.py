@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from agentbot.errors import ConfigError
-from agentbot.runtime.storage import MEMORY, KeyValueStore, Storage, StorageError
+from agentbot.runtime.storage import (
+    MEMORY,
+    KeyValueStore,
+    Storage,
+    StorageError,
+    StorageFailed,
+)
 
 
 def test_plugin_values_survive_a_restart(tmp_path: Path) -> None:
@@ -104,3 +112,176 @@ def test_reserve_catches_repeats_in_process_and_answers_from_earlier_runs(tmp_pa
     with Storage(path) as storage:
         assert storage.seen.reserve("answered") is False  # answered in an earlier run
         assert storage.seen.reserve("only-reserved") is True  # never answered: may be now
+
+
+# -- issue 16: lone surrogates, the guarded API, and a store that fails --------------------------
+
+LONE = "\udc00x"  # valid JSON ("\udc00x"), not encodable as UTF-8: SQLite cannot bind it as text
+
+
+def test_lone_surrogates_in_ids_keys_and_values_are_stored_exactly(tmp_path: Path) -> None:
+    # Before issue 16, binding such an id raised UnicodeEncodeError out of dispatch.
+    path = tmp_path / "bot.sqlite3"
+    with Storage(path) as storage:
+        assert storage.seen.reserve(LONE) is True
+        assert storage.seen.add(LONE) is True
+        assert storage.seen.add("\udc01x") is True  # a different lone surrogate stays distinct
+        store = storage.plugin_store("p")
+        store.set(LONE, {"text": LONE})
+        assert store.get(LONE) == {"text": LONE}
+        assert store.keys() == [LONE]
+    with Storage(path) as storage:
+        assert storage.seen.reserve(LONE) is False
+        assert storage.seen.reserve("\udc02x") is True
+        assert storage.plugin_store("p").get(LONE) == {"text": LONE}
+
+
+def test_ensure_schema_and_execute_run_other_tables_through_the_same_store(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    schema = "CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, body TEXT NOT NULL);"
+    with Storage(path) as storage:
+        storage.ensure_schema(schema)
+        assert storage.execute("INSERT INTO outbox VALUES (?, ?)", ("a", "hi")).rowcount == 1
+        with pytest.raises(StorageError, match="UNIQUE"):  # a wrong statement is the caller's
+            storage.execute("INSERT INTO outbox VALUES (?, ?)", ("a", "again"))
+        assert not storage.in_memory
+    with Storage(path) as storage:
+        storage.ensure_schema(schema)
+        assert storage.execute("SELECT id, body FROM outbox").rows == [("a", "hi")]
+        assert storage.execute("SELECT 1 FROM outbox WHERE id = ?", ("b",)).first() is None
+
+
+def test_a_second_bot_cannot_share_the_file(tmp_path: Path) -> None:
+    # Two bots on one file would both answer; the exclusive lock says so at start.
+    path = tmp_path / "bot.sqlite3"
+    with Storage(path, on_error="stop"), pytest.raises(StorageError, match="locked"):
+        Storage(path, on_error="stop")
+
+
+def test_no_shared_memory_file_is_used(tmp_path: Path) -> None:
+    # The -shm file is mmapped; on a file that cannot grow that is SIGBUS, not an error.
+    path = tmp_path / "bot.sqlite3"
+    with Storage(path) as storage:
+        storage.seen.add("m1")
+        assert not Path(f"{path}-shm").exists()
+
+
+def test_a_file_that_is_not_a_database_is_a_logged_error_and_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    path.write_bytes(b"this is not a database, just some bytes " * 100)
+    with Storage(path) as storage:
+        assert storage.in_memory
+        assert storage.failure is not None
+        assert storage.seen.add("m1") is True
+        assert storage.seen.add("m1") is False
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "going on in memory" in errors[0]
+    with pytest.raises(StorageFailed, match="cannot be used"):
+        Storage(path, on_error="stop")
+
+
+def test_deleted_file_is_written_out_again_and_nothing_answered_is_forgotten(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: writes went on into the unlinked inode; the next start found an empty file
+    # and answered replayed messages a second time.
+    path = tmp_path / "bot.sqlite3"
+    with Storage(path) as storage:
+        storage.ensure_schema("CREATE TABLE IF NOT EXISTS extra (v TEXT);")
+        storage.seen.add("before")
+        storage.plugin_store("p").set("k", 1)
+        path.unlink()
+        storage.seen.add("after")
+        assert path.exists()
+        assert not storage.in_memory
+        path.unlink()
+        path.write_bytes(b"")  # replaced by another file: ours is still the truth
+        storage.seen.add("third")
+    assert sum("deleted or replaced" in r.getMessage() for r in caplog.records) == 2
+    with Storage(path) as storage:
+        assert all(i in storage.seen for i in ("before", "after", "third"))
+        assert storage.plugin_store("p").get("k") == 1
+        assert storage.execute("SELECT count(*) FROM extra").rows == [(0,)]
+
+
+def _chattr(flag: str, path: Path) -> None:
+    try:
+        subprocess.run(["chattr", flag, str(path)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"chattr {flag} not possible here: {exc}")
+
+
+@pytest.fixture
+def immutable(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
+    made: list[Path] = []
+
+    def make(path: Path) -> None:
+        _chattr("+i", path)
+        made.append(path)
+
+    yield make
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], check=False, capture_output=True)
+
+
+def test_immutable_file_while_running_goes_on_in_memory_and_never_doubles(
+    tmp_path: Path, immutable: Callable[[Path], None], caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with Storage(path) as storage:
+        storage.seen.add("answered")
+        storage.plugin_store("p").set("k", "v")
+    # Before issue 16, a bot on an immutable file died of SIGBUS (the mmapped -shm file).
+    immutable(path)
+    with Storage(path) as storage:
+        assert storage.seen.reserve("answered") is False  # what the file held still counts
+        assert storage.seen.add("new") is True  # the first write fails over to memory
+        assert storage.in_memory
+        assert storage.seen.add("new") is False
+        assert storage.seen.reserve("answered") is False
+        assert storage.plugin_store("p").get("k") == "v"
+        storage.plugin_store("p").set("k", "w")
+        assert storage.plugin_store("p").get("k") == "w"
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1
+    assert "going on in memory" in errors[0].getMessage()
+
+
+def test_immutable_file_with_stop_is_one_error_at_start_and_every_use_after(
+    tmp_path: Path, immutable: Callable[[Path], None]
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with Storage(path) as storage:
+        storage.seen.add("answered")
+    immutable(path)
+    with pytest.raises(StorageFailed, match="cannot be used"):
+        Storage(path, on_error="stop")
+    other = tmp_path / "other.sqlite3"
+    with Storage(other, on_error="stop") as storage:
+        storage.seen.add("a")
+        immutable(other)
+        immutable(Path(f"{other}-wal"))
+        with pytest.raises(StorageFailed, match=r"I/O"):
+            storage.seen.add("m1")
+        with pytest.raises(StorageFailed):
+            storage.plugin_store("p").get("k")
+
+
+def test_file_made_immutable_under_a_running_store(
+    tmp_path: Path, immutable: Callable[[Path], None]
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with Storage(path) as storage:
+        storage.seen.add("a")
+        wal = Path(f"{path}-wal")
+        immutable(path)
+        if wal.exists():
+            immutable(wal)
+        for i in range(2000):  # enough for a WAL checkpoint into the immutable file
+            storage.seen.add(f"m{i}")
+        assert storage.in_memory
+        assert "a" in storage.seen
+        assert "m1999" in storage.seen
