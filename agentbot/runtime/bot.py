@@ -192,7 +192,10 @@ class Bot:
 
     def _open_storage(self) -> Storage:
         if self._storage is None:
-            self._storage = Storage(self.config.resolved_storage_path())
+            self._storage = Storage(
+                self.config.resolved_storage_path(),
+                on_error=self.config.runtime.on_storage_error,
+            )
             self._owns_storage = True
             removed = self._storage.seen.prune(
                 older_than_seconds=self.config.runtime.seen_retention_days * 86400

@@ -26,6 +26,7 @@
     human_first = true                         # a human in a chat silences the bot there
     resume_after_human_leaves = false
     storage_path = "bot.sqlite3"               # default: the platform's user data dir
+    on_storage_error = "memory"                # or "stop": when that file cannot be used
 
     [plugins.greeter]                          # an installed plugin (entry point "greeter")
     order = 10                                 # lower runs first and wins confidence ties
@@ -51,7 +52,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import platformdirs
@@ -203,6 +204,9 @@ class RuntimeSettings:
     """Events waiting for one chat's actor; past it new events for that chat are dropped."""
     shutdown_grace_seconds: float = attrs.field(default=1.5, validator=_non_negative)
     """On SIGINT/SIGTERM, time allowed for typing-false, on_stop hooks and closing."""
+    on_storage_error: Literal["memory", "stop"] = "memory"
+    """When the storage file cannot be used: "memory" keeps answering (state not kept across
+    a restart), "stop" ends the bot with one error line."""
 
 
 @attrs.frozen(kw_only=True)
