@@ -127,6 +127,11 @@ class Outbound:
         self.rest = rest
         """The REST client, or None when no ``api_token`` is configured (socket mode)."""
 
+    @property
+    def can_confirm(self) -> bool:
+        """Whether :meth:`find_sent` can look (the REST history is available)."""
+        return self.rest is not None
+
     def __repr__(self) -> str:
         return f"Outbound(send_via={self.send_via!r}, rest={self.rest is not None})"
 

@@ -90,6 +90,7 @@ async def test_rest_send_reaches_the_chat_and_returns_the_message(
     app: Any, rest_out: Outbound
 ) -> None:
     chat_id, visitor_id = _open_chat(app)
+    assert rest_out.can_confirm is True
     message = await rest_out.send_message(chat_id, visitor_id, "Hello from REST")
     assert message.text == "Hello from REST"
     assert _bot_said(app, chat_id) == ["Hello from REST"]
@@ -227,6 +228,7 @@ async def test_chat_actions_over_rest(app: Any, rest_out: Outbound) -> None:
 
 async def test_actions_without_a_token_are_unsupported_with_the_reason(app: Any) -> None:
     out = Outbound(_settings(app, send_via="socket", api_token=None), lambda: None)
+    assert out.can_confirm is False
     with pytest.raises(ActionUnsupported) as caught:
         await out.close_chat("co1")
     assert "api_token" in caught.value.reason
