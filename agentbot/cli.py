@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -33,12 +34,34 @@ def _configure_logging(*, verbose: bool) -> None:
     )
 
 
-def _run_until_interrupted(fn: Callable[[], Awaitable[None]]) -> None:
-    """Run ``fn`` on asyncio (uvicorn needs it); Ctrl-C stops it cleanly with exit code 0."""
+def _run_until_interrupted(fn: Callable[[], Awaitable[None]], *, host: str, port: int) -> None:
+    """Run ``fn`` on asyncio (uvicorn needs it); Ctrl-C stops it cleanly with exit code 0.
+
+    A port that is taken is one line suggesting another, not a traceback.
+    """
     try:
         anyio.run(fn, backend="asyncio")
     except KeyboardInterrupt:
         click.echo("Stopped.")
+    except BaseException as exc:
+        if _address_in_use(exc) is None:
+            raise
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: the address is already in use; "
+            "pass another --port, or --port 0 to pick a free one"
+        ) from None
+
+
+def _address_in_use(exc: BaseException) -> OSError | None:
+    """Find "address already in use" inside ``exc`` (task groups wrap it in groups)."""
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _address_in_use(inner)
+            if found is not None:
+                return found
+    return None
 
 
 _host_option = click.option(
@@ -91,7 +114,7 @@ def sandbox(host: str, port: int, eio: str, verbose: bool) -> None:
     async def run() -> None:
         await serve(app, host=host, port=port, on_ready=ready)
 
-    _run_until_interrupted(run)
+    _run_until_interrupted(run, host=host, port=port)
 
 
 @main.command()
@@ -142,7 +165,7 @@ def demo(
             stay_up=not once,
         )
 
-    _run_until_interrupted(run)
+    _run_until_interrupted(run, host=host, port=port)
 
 
 # -- the bot: run, check, plugins (the work lives in agentbot.runtime.launcher) -------------
@@ -194,11 +217,18 @@ def _leaf_error(exc: BaseException) -> AgentbotError | None:
     return None
 
 
+LOGIN_HINT = (
+    "check agent_id, key and auth_token in [smartsupp] of bot.toml, and the "
+    "AGENTBOT_AGENT_ID, AGENTBOT_KEY and AGENTBOT_AUTH_TOKEN variables that override them"
+)
+"""What a failed login says to check: the settings and the environment variables it reads."""
+
+
 def _one_line(exc: AgentbotError) -> str:
     from agentbot.errors import AuthFailure, ConnectionLost
 
     if isinstance(exc, AuthFailure):
-        return f"login failed: {exc}"
+        return f"login failed: {exc}; {LOGIN_HINT}"
     if isinstance(exc, ConnectionLost):
         return f"cannot reach the server: {exc}"
     return str(exc)

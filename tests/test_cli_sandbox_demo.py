@@ -10,6 +10,7 @@ import json
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -208,3 +209,24 @@ def test_help_lists_the_options(command: str) -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--eio"):
         assert option in result.output
+
+
+@pytest.mark.parametrize("command", [["sandbox"], ["demo", "--once"]], ids=["sandbox", "demo"])
+def test_a_busy_port_is_one_line_suggesting_port_0(command: list[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*AGENTBOT, *command, "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=START_SECONDS,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: the address is already in use; "
+        "pass another --port, or --port 0 to pick a free one"
+    ]

@@ -102,6 +102,32 @@ def register_config(register: Callable[[type[Any]], None], bot: PluginBot) -> No
     """
 
 
+@hookspec
+def on_check(bot: PluginBot) -> None:
+    """Check what this plugin needs to start, so ``agentbot check`` fails on it.
+
+    Parameters:
+
+    - ``bot``: this plugin's :class:`~agentbot.PluginBot`; ``bot.config`` is validated and
+      ``bot.storage`` is an in-memory store that is thrown away.
+
+    Called once per plugin by ``agentbot check``, after every plugin loaded and its config
+    was validated, before the login is tried; ``agentbot run`` does not call it. Do the
+    start-up work that can fail because of the set-up (read and parse the file the config
+    names, compile a pattern), without side effects: nothing sent, no background tasks.
+    Raise :class:`~agentbot.ConfigError` (or any agentbot error) with a message saying what
+    to fix: ``check`` prints it naming the plugin and exits 1. Sync or async; return value
+    ignored. Without it, ``check`` can only validate the config's types.
+
+    Example::
+
+        @agentbot.hookimpl
+        def on_check(bot):
+            if not Path(bot.config.templates).is_file():
+                raise agentbot.ConfigError(f"templates file {bot.config.templates} is missing")
+    """
+
+
 # ---------------------------------------------------------------------------------------------
 # Bot lifecycle
 # ---------------------------------------------------------------------------------------------

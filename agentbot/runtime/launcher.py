@@ -103,8 +103,9 @@ async def check_bot(bot: Bot, *, login: bool = True, echo: Callable[[str], None]
     """Validate config, load plugins and (optionally) try the login; describe what would run.
 
     Each line of the description goes to ``echo`` as soon as it is known, so a failing login
-    still shows what was checked before it. Raises what :meth:`Bot.prepare` and the login
-    raise (``ConfigError``, ``PluginError``, ``AuthFailure``, ``ConnectionLost``).
+    still shows what was checked before it. Runs each plugin's ``on_check``. Raises what
+    :meth:`Bot.prepare`, the plugin checks and the login raise (``ConfigError``,
+    ``PluginError``, ``AuthFailure``, ``ConnectionLost``).
     """
     config = bot.config
     plugins = bot.prepare()
@@ -129,6 +130,11 @@ async def check_bot(bot: Bot, *, login: bool = True, echo: Callable[[str], None]
             lines.append(f"     config: {_describe_config(plugin.config)}")
     for line in lines:
         echo(line)
+    # The plugins' own start-up checks (a FAQ file that is missing or malformed): without
+    # them check said ok while `run` then answered nothing.
+    await bot.host.check(bot.handle_for)
+    checked = [p.name for p in plugins if "on_check" in p.hooks]
+    echo(f"plugin checks: {'ok (' + ', '.join(checked) + ')' if checked else 'none offered'}")
     if login:
         async with bot.make_client() as client:
             session = client.session

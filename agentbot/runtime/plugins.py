@@ -42,7 +42,7 @@ import anyio
 import attrs
 import pluggy
 
-from agentbot.errors import ConfigError, PluginError, safe_snippet
+from agentbot.errors import AgentbotError, ConfigError, PluginError, safe_snippet
 from agentbot.runtime import hookspecs
 from agentbot.runtime.config import BotConfig, PluginSection
 from agentbot.runtime.sections import did_you_mean, location, structure_section
@@ -70,6 +70,7 @@ HOOK_NAMES: tuple[str, ...] = tuple(
 """Every hook name, in the order hookspecs.py defines them."""
 
 _IMPLICIT_PREFIXES = ("on_", "register_")
+CHECK_TIMEOUT_SECONDS = 60.0
 _LOCAL_MODULE_PREFIX = "agentbot_local_plugins"
 
 
@@ -496,6 +497,36 @@ class PluginHost:
         except (TypeError, ValueError) as exc:
             self._fail(plugin, hook, f"returned an invalid result ({exc})", None)
             return None
+
+    async def check(self, bot_for: Callable[[LoadedPlugin], Any], /) -> None:
+        """Run every ``on_check`` implementation; raise one :class:`PluginError` for all failures.
+
+        Unlike :meth:`call`, a failure is not logged and skipped: finding it is the point
+        (``agentbot check``). Each line of the error names the plugin and what it raised.
+        Implementations run one after the other, each within ``CHECK_TIMEOUT_SECONDS``
+        (loading a large file may take longer than an event hook's budget).
+        """
+        problems: list[str] = []
+        failed: list[str] = []
+        for plugin, function, argnames in self._impls("on_check"):
+            arguments = {"bot": bot_for(plugin)}
+            try:
+                with anyio.fail_after(CHECK_TIMEOUT_SECONDS):
+                    result = function(**{name: arguments[name] for name in argnames})
+                    if inspect.isawaitable(result):
+                        await result
+            except TimeoutError:
+                problem = f"on_check took over {CHECK_TIMEOUT_SECONDS:g} s"
+            except AgentbotError as exc:
+                problem = str(exc)
+            except Exception as exc:
+                problem = f"on_check raised {safe_snippet(exc)}"
+            else:
+                continue
+            failed.append(plugin.name)
+            problems.append(f"plugin {plugin.name}: {problem}")
+        if problems:
+            raise PluginError("\n".join(problems), plugin=failed[0], hook="on_check")
 
     def report_failure(self, plugin: str, what: str, exc: BaseException | None) -> None:
         """Log and count a failure of ``plugin`` outside a hook call (e.g. a background task).

@@ -279,6 +279,12 @@ class FaqPlugin:
         bot.logger.info("faq: loaded %d entries from %s", len(index), self.faq.path)
 
     @hookimpl
+    async def on_check(self, bot: PluginBot) -> None:
+        """Load the FAQ file as :meth:`on_start` would: ``agentbot check`` fails on a bad one."""
+        faq = Faq(bot.config, base_dir=compat.config_dir(bot))
+        await anyio.to_thread.run_sync(faq.load)
+
+    @hookimpl
     def on_visitor_connected(self, visitor: Visitor) -> None:
         """Remember the visitor's language (used when the runtime cannot tell us)."""
         if visitor.lang:

@@ -86,6 +86,72 @@ def test_config_mistakes_are_one_line_and_exit_1(tmp_path: Path, extra: str, exp
     assert len(output.strip().splitlines()) == 1
 
 
+def test_check_runs_each_plugins_on_check_and_fails_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "picky.py").write_text(
+        textwrap.dedent(
+            """
+            import agentbot
+
+            @agentbot.hookimpl
+            async def on_check(bot):
+                raise agentbot.ConfigError("templates.txt is missing")
+            """
+        ),
+        encoding="utf-8",
+    )
+    extra = '[plugins.picky]\npath = "picky.py"\n'
+    code, output = invoke("check", "-c", str(write_bot(tmp_path, extra)), "--no-login")
+    assert code == 1
+    assert output.strip().splitlines()[-1] == "Error: plugin picky: templates.txt is missing"
+    assert "Traceback" not in output
+
+
+def test_check_says_which_plugins_checked_themselves(tmp_path: Path) -> None:
+    (tmp_path / "faq.toml").write_text(
+        '[[entry]]\nid = "hours"\nquestion = "When are you open?"\nanswer = "9 to 5."\n',
+        encoding="utf-8",
+    )
+    extra = '[plugins.faq]\nfile = "faq.toml"\n'
+    code, output = invoke("check", "-c", str(write_bot(tmp_path, extra)), "--no-login")
+    assert code == 0, output
+    assert "plugin checks: ok (faq)" in output
+
+
+@pytest.mark.parametrize(
+    ("faq_file", "expected"),
+    [
+        (None, "missing.toml"),
+        ("[[entry]]\nid = 'x'\n", "faq.toml"),
+    ],
+    ids=["missing", "malformed"],
+)
+def test_check_fails_on_a_missing_or_malformed_faq_file(
+    tmp_path: Path, faq_file: str | None, expected: str
+) -> None:
+    # Before on_check, check said ok here while `run` then answered nothing.
+    if faq_file is not None:
+        (tmp_path / "faq.toml").write_text(faq_file, encoding="utf-8")
+    extra = f'[plugins.faq]\nfile = "{expected}"\n'
+    code, output = invoke("check", "-c", str(write_bot(tmp_path, extra)), "--no-login")
+    assert code == 1, output
+    last = output.strip().splitlines()[-1]
+    assert last.startswith("Error: plugin faq: ")
+    assert expected in last
+    assert "Traceback" not in output
+
+
+def test_a_failed_login_names_the_settings_and_variables_to_check() -> None:
+    from agentbot.cli import _one_line
+    from agentbot.errors import AuthFailure
+
+    line = _one_line(AuthFailure("Auth token is invalid", type="auth_failure"))
+    assert line.startswith("login failed: Auth token is invalid")
+    for name in ("agent_id", "key", "auth_token", "AGENTBOT_AGENT_ID", "AGENTBOT_KEY"):
+        assert name in line
+    assert "AGENTBOT_AUTH_TOKEN" in line
+    assert "\n" not in line
+
+
 def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
     code, output = invoke("run", "-c", str(tmp_path / "nope.toml"))
     assert code == 1

@@ -173,6 +173,48 @@ async def test_hook_register_config(running_bot: RunningBot) -> None:
     assert seen == [None, Options()]
 
 
+async def test_hook_on_check(running_bot: RunningBot) -> None:
+    # `agentbot check` calls it and fails with every plugin's problem; `run` never calls it.
+    from agentbot.errors import ConfigError, PluginError
+    from agentbot.runtime.bot import Bot
+    from agentbot.runtime.storage import MEMORY, Storage
+
+    from .conftest import make_config
+
+    checked: list[str] = []
+
+    class Fine:
+        @hookimpl
+        def on_check(self, bot: PluginBot) -> None:
+            checked.append(bot.name)
+
+    class Broken:
+        @hookimpl
+        async def on_check(self) -> None:
+            raise ConfigError("faq.toml is missing")
+
+    class Crashing:
+        @hookimpl
+        def on_check(self) -> None:
+            raise ValueError("boom")
+
+    plugins = [("fine", Fine()), ("broken", Broken()), ("crashing", Crashing())]
+    with Storage(MEMORY) as storage:
+        bot = Bot(make_config(), plugins=plugins, storage=storage, entry_points={})
+        bot.prepare()
+        with pytest.raises(PluginError) as caught:
+            await bot.host.check(bot.handle_for)
+    assert str(caught.value).splitlines() == [
+        "plugin broken: faq.toml is missing",
+        "plugin crashing: on_check raised ValueError('boom')",
+    ]
+    assert caught.value.plugin == "broken"
+    assert checked == ["fine"]
+    async with running_bot(Fine()):
+        pass
+    assert checked == ["fine"]
+
+
 async def test_hook_on_start(running_bot: RunningBot) -> None:
     recorder = Recorder()
     async with running_bot(recorder):
