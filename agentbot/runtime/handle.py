@@ -4,28 +4,34 @@ Plugins act only through this object and the values they return, never through t
 client (STYLE.md §6). Each plugin gets its own instance, so ``bot.config``, ``bot.storage``
 and ``bot.logger`` are that plugin's; the actions (``say``, ``hand_off``, ``resume``,
 ``track_visitors``) go to the one shared runtime, which applies its rules (pacing, human
-first, loop guard, rate limit) to them like to any answer. Background work (``start_soon``)
-runs in the bot's task group and sleeps on the bot's clock (``now``, ``sleep_until``), so
-tests on a virtual clock never wait.
+first, loop guard, rate limit) to them like to any answer. The chat actions (``close_chat``,
+``tag_chat``, ``mark_important``, ``assign``, ``unassign``, ``transfer_to_group``, ``note``,
+``history``) go straight to the REST API through the runtime's ``Outbound``. Background
+work (``start_soon``) runs in the bot's task group and sleeps on the bot's clock (``now``,
+``sleep_until``), so tests on a virtual clock never wait.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from agentbot.errors import PluginError
+from agentbot.errors import ActionUnsupported, AgentbotError, PluginError
 from agentbot.runtime.storage import KeyValueStore
 
 if TYPE_CHECKING:
-    from agentbot.api import AccountAgent, AgentConnectReply, Visitor
+    from agentbot.api import AccountAgent, AgentConnectReply, Message, Visitor
+    from agentbot.client import MessagePage
     from agentbot.runtime.bot import Bot
+    from agentbot.runtime.outbound import Outbound
     from agentbot.runtime.plugins import LoadedPlugin
 
 __all__ = ["PluginBot"]
+
+T = TypeVar("T")
 
 
 class PluginBot:
@@ -193,6 +199,118 @@ class PluginBot:
     def is_quiet(self, chat_id: str) -> bool:
         """Return whether the bot stays quiet in ``chat_id`` (closed, human, or handed off)."""
         return self._bot.is_quiet(chat_id)
+
+    # -- chat actions (REST) ------------------------------------------------------------------
+    #
+    # Async: each is one REST request (VENDOR-SOURCES §3), time-limited by [smartsupp]
+    # api_timeout_seconds. A failure is logged with the plugin's name and raised as our typed
+    # error, so a plugin may handle it; unhandled, the runtime logs it and the bot carries on.
+
+    async def close_chat(self, chat_id: str) -> None:
+        """Close ``chat_id`` (``PATCH /v2/conversations/{id}/close``).
+
+        The visitor sees the chat end; the bot stops answering there (``on_chat_closed``
+        follows when the server announces it). Raises :class:`~agentbot.AgentbotError`
+        subclasses: ``RestError``/``RestAuthError`` from the server, ``ActionUnsupported``
+        without an ``api_token``.
+        """
+        await self._act("close_chat", chat_id, self._outbound().close_chat(chat_id))
+
+    async def tag_chat(self, chat_id: str, tags: Sequence[str]) -> None:
+        """Set the tags of ``chat_id`` to ``tags`` (the whole list, as the API replaces it).
+
+        Example: ``await bot.tag_chat(chat_id, ["billing", "vip"])``.
+        """
+        if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+            raise PluginError(
+                f"plugin {self.name!r}: tag_chat takes a list of str", plugin=self.name
+            )
+        await self._act("tag_chat", chat_id, self._outbound().tag_chat(chat_id, list(tags)))
+
+    async def mark_important(self, chat_id: str, important: bool = True) -> None:
+        """Mark ``chat_id`` important (``important=False`` clears it) for the human agents."""
+        await self._act(
+            "mark_important", chat_id, self._outbound().mark_important(chat_id, important)
+        )
+
+    async def assign(self, chat_id: str, agent_id: str) -> None:
+        """Assign the agent ``agent_id`` to ``chat_id`` (a real hand-over to that person).
+
+        The agent's id as in :attr:`agents`. The server then announces the agent in the chat,
+        and human first makes the bot go quiet there.
+        """
+        await self._act("assign", chat_id, self._outbound().assign(chat_id, agent_id))
+
+    async def unassign(self, chat_id: str, agent_id: str | None = None) -> None:
+        """Unassign ``agent_id`` (default: the bot itself) from ``chat_id``."""
+        await self._act("unassign", chat_id, self._outbound().unassign(chat_id, agent_id))
+
+    async def transfer_to_group(self, chat_id: str, group: str) -> None:
+        """Not available: Smartsupp's API has no operation to transfer a chat to a group.
+
+        Always raises :class:`~agentbot.ActionUnsupported` saying so (VENDOR-SOURCES §3 lists
+        only assign/unassign to an agent): :meth:`assign` an agent of that group instead.
+        Kept so plugins written against other chat platforms fail clearly, not with an
+        ``AttributeError``.
+        """
+        await self._act(
+            "transfer_to_group", chat_id, self._outbound().transfer_to_group(chat_id, group)
+        )
+
+    async def note(self, chat_id: str, text: str) -> Message:
+        """Write an internal note into ``chat_id``: agents see it, the visitor never does.
+
+        Not paced and not wrapped in typing (nobody watches it being typed), and never
+        answered: a note is not visitor input. Returns the stored note.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise PluginError(f"plugin {self.name!r}: note needs a non-empty str", plugin=self.name)
+        return await self._act("note", chat_id, self._outbound().note(chat_id, text))
+
+    async def history(
+        self,
+        chat_id: str,
+        *,
+        size: int | None = None,
+        after: str | None = None,
+        order: Literal["asc", "desc"] | None = None,
+    ) -> MessagePage:
+        """Return one page of the messages of ``chat_id``, visitor's, agents' and events.
+
+        ``page.items`` are :class:`~agentbot.Message` objects (oldest first unless
+        ``order="desc"``), ``page.after`` the cursor to pass as ``after`` for the next page
+        (None on the last), ``page.total`` the count the server reports.
+
+        Example::
+
+            page = await bot.history(chat_id, size=20)
+            while True:
+                for message in page.items:
+                    ...
+                if page.after is None:
+                    break
+                page = await bot.history(chat_id, size=20, after=page.after)
+        """
+        return await self._act(
+            "history",
+            chat_id,
+            self._outbound().history(chat_id, size=size, after=after, order=order),
+        )
+
+    def _outbound(self) -> Outbound:
+        outbound = getattr(self._bot, "outbound", None)
+        if outbound is None:
+            raise ActionUnsupported("chat actions", "this runtime has no outbound transport")
+        return cast("Outbound", outbound)
+
+    async def _act(self, action: str, chat_id: str, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except AgentbotError as exc:
+            self.logger.warning(
+                "plugin %s: %s in chat %s failed: %s", self.name, action, chat_id, exc
+            )
+            raise
 
     # -- background work -------------------------------------------------------------------
 

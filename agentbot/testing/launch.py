@@ -51,11 +51,16 @@ class _Reserved:
 
 
 def _sandbox_credentials(sandbox_config: SandboxConfig, eio: int | None) -> dict[str, str]:
+    from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
+
     env = {
         "AGENTBOT_URL": _BASE_URL,
         "AGENTBOT_AGENT_ID": sandbox_config.bot.id,
         "AGENTBOT_KEY": sandbox_config.account_key,
         "AGENTBOT_AUTH_TOKEN": sandbox_config.bot.auth_token,
+        # The sandbox serves the REST API too, so the default send_via = "rest" works.
+        "AGENTBOT_API_URL": f"{_BASE_URL}{REST_PREFIX}",
+        "AGENTBOT_API_TOKEN": api_token_for(sandbox_config.bot),
     }
     if eio is not None:
         env["AGENTBOT_EIO"] = str(eio)
@@ -255,6 +260,7 @@ async def bot_harness(
     from agentbot.client import AgentClient, ReconnectPolicy
     from agentbot.runtime.bot import Bot
     from agentbot.runtime.clock import VirtualClock
+    from agentbot.runtime.outbound import Outbound
     from agentbot.runtime.storage import MEMORY, Storage
     from agentbot.sandbox import SandboxConfig, create_app
 
@@ -301,6 +307,20 @@ async def bot_harness(
         # The runtime's wall clock, once Bot takes one (runtime_requests.md, request 3).
         takes_wall_clock = "wall_clock" in inspect.signature(Bot).parameters
         extra: dict[str, Any] = {"wall_clock": wall_clock} if takes_wall_clock else {}
+
+        def make_outbound(bot: Bot) -> Outbound:
+            # As the Bot builds it, but the REST client talks to the in-process sandbox.
+            return Outbound(
+                bot.config.smartsupp,
+                lambda: bot._client,
+                agent_id=lambda: bot.agent_id,
+                sleep=lambda seconds: bot.clock.sleep_until(bot.clock.now() + seconds),
+                wall_clock=bot.wall_clock,
+                asgi_app=app,
+            )
+
+        if "outbound" in inspect.signature(Bot).parameters:
+            extra["outbound"] = make_outbound
 
         def make_bot() -> Bot:
             return Bot(
