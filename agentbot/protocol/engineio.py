@@ -154,10 +154,19 @@ def decode_open_packet(data: str, version: ProtocolVersion) -> OpenPacket:
     )
 
 
+#: The longest handshake duration accepted: JavaScript's setTimeout limit (2**31 - 1 ms,
+#: about 24.8 days), so no socket.io server can mean more. It also keeps a 400-digit integer
+#: from reaching ``float()``, which raises OverflowError (issue 16).
+MAX_DURATION_MILLIS: Final = 2**31 - 1
+
+
 def _positive_millis(value: object, field: str, data: str) -> float:
-    """Check a handshake duration: a positive, finite JSON number of milliseconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        millis = float(value)
-        if math.isfinite(millis) and millis > 0:
-            return millis
+    """Check a handshake duration: a positive JSON number of milliseconds, at most 2**31-1."""
+    # int and float compare exactly, with no float() conversion that could overflow.
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and 0 < value <= MAX_DURATION_MILLIS
+    ):
+        return float(value)
     raise RemoteProtocolError(f"open packet has an invalid {field}", frame=data)
