@@ -34,6 +34,7 @@ from agentbot.errors import (
 )
 from agentbot.runtime.handle import PluginBot
 from agentbot.runtime.hookspecs import hookimpl
+from agentbot.runtime.identifiers import Identifier, extract_identifiers, mask_identifiers
 from agentbot.runtime.replies import Reply
 from agentbot.runtime.storage import KeyValueStore
 
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigError",
     "ConnectionLost",
     "DecodeError",
+    "Identifier",
     "KeyValueStore",
     "LocalProtocolError",
     "Message",
@@ -63,5 +65,7 @@ __all__ = [
     "ServerEvent",
     "Visitor",
     "__version__",
+    "extract_identifiers",
     "hookimpl",
+    "mask_identifiers",
 ]

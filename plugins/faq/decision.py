@@ -17,10 +17,10 @@ __all__ = [
     "decide",
 ]
 
-DEFAULT_THRESHOLD = 0.52
-"""Best score at or above which the bot answers (measured on tests/data/faq_eval)."""
+DEFAULT_THRESHOLD = 0.53
+"""Best score at or above which the bot answers (the default method's, see matcher)."""
 
-DEFAULT_CLARIFY_THRESHOLD = 0.40
+DEFAULT_CLARIFY_THRESHOLD = 0.41
 """Best score at or above which, below the threshold, the bot asks "did you mean…?"."""
 
 DEFAULT_MARGIN = 0.03

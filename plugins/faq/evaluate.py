@@ -40,14 +40,15 @@ import hashlib
 import random
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 
-from .decision import Decision
+from .decision import Decision, decide
 from .entries import FaqFile, FaqFileError, load_faq
+from .matcher import Match
 
 __all__ = [
     "IDENTIFIER_VARIANTS",
@@ -56,7 +57,9 @@ __all__ = [
     "EvalReport",
     "EvalSet",
     "Split",
+    "calibrate",
     "evaluate",
+    "evaluate_by_kind",
     "load_eval_set",
     "split_of",
 ]
@@ -252,7 +255,65 @@ def _questions(value: Any, where: str, key: str) -> list[str]:
     raise FaqFileError(f"{where}: {key} must be a list of strings", path=where)
 
 
-def evaluate(cases: tuple[EvalCase, ...], ask: Callable[[str], Decision]) -> EvalReport:
+CALIBRATION_MAX_WRONG = 0.03
+"""Calibration keeps wrong answers at or below this share of the answerable questions."""
+
+CALIBRATION_MIN_QUIET = 0.93
+"""Calibration keeps at least this share of must-not-answer questions unanswered."""
+
+CLARIFY_GAP = 0.12
+"""The clarify threshold sits this far below the answer threshold."""
+
+
+def calibrate(
+    cases: Sequence[EvalCase],
+    search: Callable[[str], Sequence[Match]],
+    *,
+    margin: float,
+    max_wrong: float = CALIBRATION_MAX_WRONG,
+    min_quiet: float = CALIBRATION_MIN_QUIET,
+) -> tuple[float, float]:
+    """Return the (answer, clarify) thresholds that answer most of ``cases`` right.
+
+    Among thresholds 0.20-0.95 (step 0.01) that keep wrong answers at most ``max_wrong``
+    and must-not-answer questions quiet at least ``min_quiet``, the lowest one with the
+    most right answers wins (the highest threshold if none qualifies). Run it on a tune
+    split only: figures on the cases it was calibrated on are not held out.
+    """
+    ranked = [(case, list(search(case.question))) for case in cases]
+    best: tuple[int, float] | None = None
+    for step in range(20, 96):
+        threshold = step / 100
+        clarify = max(threshold - CLARIFY_GAP, 0.0)
+        report = evaluate(
+            tuple(case for case, _m in ranked),
+            dict(
+                (
+                    case.question,
+                    decide(m, threshold=threshold, clarify_threshold=clarify, margin=margin),
+                )
+                for case, m in ranked
+            ).__getitem__,
+        )
+        if report.wrong_answer_rate > max_wrong or report.must_not_answer_quiet_rate < min_quiet:
+            continue
+        if best is None or report.answered_right > best[0]:
+            best = (report.answered_right, threshold)
+    threshold = best[1] if best is not None else 0.95
+    return threshold, round(max(threshold - CLARIFY_GAP, 0.0), 2)
+
+
+def evaluate_by_kind(
+    cases: Sequence[EvalCase], ask: Callable[[str], Decision]
+) -> dict[str, EvalReport]:
+    """Return one report per kind of question (see :class:`EvalCase`)."""
+    kinds: dict[str, list[EvalCase]] = {}
+    for case in cases:
+        kinds.setdefault(case.kind, []).append(case)
+    return {kind: evaluate(tuple(group), ask) for kind, group in kinds.items()}
+
+
+def evaluate(cases: Sequence[EvalCase], ask: Callable[[str], Decision]) -> EvalReport:
     """Run every case through ``ask`` (question → decision) and count the outcomes."""
     counts = dict.fromkeys(("right", "wrong", "clarified", "silent", "mna", "mna_c"), 0)
     answerable = must_not = 0

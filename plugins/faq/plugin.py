@@ -26,11 +26,13 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from agentbot import ConfigError, Message, PluginBot, Reply, Visitor, hookimpl
+from agentbot import ConfigError, Message, PluginBot, Reply, hookimpl
 
 from .._shared import compat
 from .decision import DEFAULT_MARGIN, Decision, decide
 from .entries import FaqEntry, FaqFileError, load_faq
+from .feedback import record_feedback
+from .gaps import record_gap
 from .matcher import METHOD_THRESHOLDS, FaqIndex
 
 __all__ = ["Faq", "FaqConfig", "FaqPlugin"]
@@ -87,8 +89,11 @@ class FaqConfig:
     file: Path
     """The FAQ file (TOML, or JSON if it ends in .json), relative to bot.toml (the working
     folder until the runtime tells plugins where bot.toml is)."""
-    method: Literal["blend", "bm25", "fuzzy"] = "blend"
-    """Matching method; ``blend`` measured best (docs/plugins.md, "How matching was chosen")."""
+    method: Literal["blend", "bm25", "fuzzy", "semantic", "hybrid"] = "hybrid"
+    """Matching method; ``hybrid`` (lexical + semantic) measured best on the tune split of the
+    bikes eval set (docs/plugins.md, "How matching was chosen")."""
+    record_gaps: bool = True
+    """Store questions the FAQ did not answer (masked of identifiers) for ``faq gaps``."""
     threshold: float | None = attrs.field(default=None, validator=_unit)
     """Score at or above which the bot answers; default: the method's measured value."""
     clarify_threshold: float | None = attrs.field(default=None, validator=_unit)
@@ -239,6 +244,8 @@ class _ChatState:
 
     suggestions: tuple[FaqEntry, ...] = ()
     awaiting_feedback: FaqEntry | None = None
+    question: str = ""
+    """The visitor's question the suggestions or the answer were for (for feedback)."""
 
 
 def text_for(texts: dict[str, str], lang: str | None, default_lang: str) -> str:
@@ -258,7 +265,7 @@ class FaqPlugin:
     def __init__(self) -> None:
         self.faq: Faq | None = None
         self._chats: dict[str, _ChatState] = {}
-        self._visitor_langs: dict[str, str] = {}
+        self._asked: dict[str, tuple[str, str]] = {}  # message id -> (text, faq outcome)
 
     @hookimpl
     def register_config(self, register: Any) -> None:
@@ -285,42 +292,53 @@ class FaqPlugin:
         await anyio.to_thread.run_sync(faq.load)
 
     @hookimpl
-    def on_visitor_connected(self, visitor: Visitor) -> None:
-        """Remember the visitor's language (used when the runtime cannot tell us)."""
-        if visitor.lang:
-            self._visitor_langs[visitor.id] = visitor.lang
-
-    @hookimpl
-    def on_visitor_updated(self, visitor_id: str, changes: Any) -> None:
-        """Keep the visitor's language current."""
-        lang = changes.get("lang") if hasattr(changes, "get") else None
-        if isinstance(lang, str) and lang:
-            self._visitor_langs[visitor_id] = lang
-
-    @hookimpl
     def on_chat_closed(self, chat_id: str) -> None:
         """Forget the chat's pending suggestions."""
         self._chats.pop(chat_id, None)
 
     @hookimpl
-    def on_reply_chosen(self, bot: PluginBot, chat_id: str, plugin: str | None) -> None:
-        """Forget suggestions or a follow-up question the visitor never saw.
+    def on_reply_chosen(
+        self,
+        bot: PluginBot,
+        chat_id: str,
+        message: Message,
+        reply: Reply | None,
+        plugin: str | None,
+    ) -> None:
+        """Forget suggestions the visitor never saw; record what the FAQ could not answer.
 
         When another plugin's reply (or none) was chosen over ours, a later bare "1" or
-        "no" must not be read as an answer to a question the bot never asked.
+        "no" must not be read as an answer to a question the bot never asked. A question
+        the FAQ did not answer (silence, "did you mean…?", another plugin's reply) is
+        stored as a gap for ``agentbot faq gaps``.
         """
         if plugin != bot.name:
             self._chats.pop(chat_id, None)
+        asked = self._asked.pop(message.id, None)
+        config: FaqConfig = bot.config
+        if asked is None or not config.record_gaps:
+            return
+        question, outcome = asked
+        if plugin == bot.name and outcome == "answer":
+            return
+        if reply is None:
+            outcome = "silence"
+        elif plugin != bot.name:
+            outcome = f"other:{plugin}"
+        record_gap(
+            bot.storage,
+            text=question,
+            chat_id=chat_id,
+            time=compat.wall_time(bot),
+            outcome=outcome,
+            message_id=message.id,
+        )
 
-    async def _lang(self, bot: PluginBot, visitor_id: str | None) -> str | None:
-        if not visitor_id:
-            return None
-        lookup = getattr(bot, "visitor", None)
-        if lookup is not None:
-            visitor = await lookup(visitor_id)
-            if visitor is not None and visitor.lang:
-                return str(visitor.lang)
-        return self._visitor_langs.get(visitor_id)
+    @staticmethod
+    async def _lang(bot: PluginBot, visitor_id: str | None) -> str | None:
+        """The visitor's language, from the runtime's visitor directory (None if unknown)."""
+        visitor = await bot.visitor(visitor_id)
+        return str(visitor.lang) if visitor is not None and visitor.lang else None
 
     @hookimpl
     async def on_visitor_message(
@@ -339,6 +357,9 @@ class FaqPlugin:
             if reply is not None:
                 return reply
         decision = faq.ask(text, lang=lang)
+        if len(self._asked) > 1000:  # outcomes whose on_reply_chosen never came
+            self._asked.clear()
+        self._asked[message.id] = (text, decision.kind)
         best = decision.best
         if decision.kind == "answer" and best is not None:
             entry = best.entry
@@ -347,7 +368,7 @@ class FaqPlugin:
                 answer += "\n\n" + text_for(
                     config.follow_up_text, lang or entry.lang, config.default_lang
                 )
-                self._chats[chat_id] = _ChatState(awaiting_feedback=entry)
+                self._chats[chat_id] = _ChatState(awaiting_feedback=entry, question=text)
             else:
                 self._chats.pop(chat_id, None)
             bot.logger.debug("faq: chat %s: %s (%.2f)", chat_id, entry.id, best.score)
@@ -363,7 +384,7 @@ class FaqPlugin:
             lines = [text_for(config.clarify_text, reply_lang, config.default_lang)]
             lines += [f"{number}. {entry.question}" for number, entry in enumerate(offered, 1)]
             lines.append(text_for(config.clarify_hint, reply_lang, config.default_lang))
-            self._chats[chat_id] = _ChatState(suggestions=offered)
+            self._chats[chat_id] = _ChatState(suggestions=offered, question=text)
             return Reply("\n".join(lines), confidence=config.clarify_confidence)
         self._chats.pop(chat_id, None)
         return None
@@ -385,12 +406,26 @@ class FaqPlugin:
                 if number <= len(state.suggestions):
                     entry = state.suggestions[number - 1]
                     self._chats.pop(chat_id, None)
+                    record_feedback(
+                        bot.storage,
+                        question=state.question,
+                        entry_id=entry.id,
+                        signal="choice",
+                        time=compat.wall_time(bot),
+                    )
                     return Reply(entry.answer, confidence=0.95)
         if state.awaiting_feedback is not None:
             entry = state.awaiting_feedback
             words = set(re.findall(r"\w+", text.casefold()))
             if words and len(words) <= 3 and words & _NO and not words & _YES - {"ok"}:
                 self._record_feedback(bot, entry, helpful=False)
+                record_feedback(
+                    bot.storage,
+                    question=state.question,
+                    entry_id=entry.id,
+                    signal="no",
+                    time=compat.wall_time(bot),
+                )
                 self._chats.pop(chat_id, None)
                 no_text = text_for(
                     config.follow_up_no_text, lang or entry.lang, config.default_lang
@@ -398,6 +433,13 @@ class FaqPlugin:
                 return Reply(no_text, confidence=0.6)
             if words and len(words) <= 3 and words & _YES:
                 self._record_feedback(bot, entry, helpful=True)
+                record_feedback(
+                    bot.storage,
+                    question=state.question,
+                    entry_id=entry.id,
+                    signal="yes",
+                    time=compat.wall_time(bot),
+                )
                 self._chats.pop(chat_id, None)
                 return None  # let a greeter or others say "you're welcome"; no FAQ match
         return None
