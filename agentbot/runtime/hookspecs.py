@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from agentbot.api.requests import AgentConnectReply
     from agentbot.errors import ApiError
     from agentbot.runtime.handle import PluginBot
+    from agentbot.runtime.identifiers import Identifier
     from agentbot.runtime.replies import Reply
 
 __all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
@@ -267,7 +268,12 @@ def on_chat_closed(
 
 @hookspec
 def on_visitor_message(
-    bot: PluginBot, chat_id: str, message: Message, text: str, event: ServerEvent
+    bot: PluginBot,
+    chat_id: str,
+    message: Message,
+    text: str,
+    event: ServerEvent,
+    identifiers: tuple[Identifier, ...],
 ) -> Reply | None:
     """Answer a visitor's message: return a :class:`~agentbot.Reply` candidate or None.
 
@@ -278,6 +284,9 @@ def on_visitor_message(
     - ``message``: the visitor's message (``message.id``, ``message.visitor_id``, …).
     - ``text``: the message's text ("" for non-text content).
     - ``event``: the ``ChatMessageReceived`` event.
+    - ``identifiers``: the order numbers, e-mails, phones, URLs and amounts in ``text``
+      (:func:`agentbot.extract_identifiers`), as typed :class:`~agentbot.Identifier` spans
+      in order of appearance; ``()`` if there are none.
 
     Return ``Reply(text, confidence)`` to propose an answer, or None to stay out; anything
     else counts as a plugin failure. The runtime collects every plugin's candidate and sends
