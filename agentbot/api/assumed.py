@@ -1,13 +1,17 @@
-"""Every shape agentbot assumes because the vendor has published none (PROTOCOL.md).
+"""Every shape agentbot still assumes because no vendor source shows it (PROTOCOL.md).
 
 Keep them here, and only here, so they are easy to find and correct once real traffic shows
-the truth. Each class says where its shape comes from. Two kinds live here:
+the truth. Shapes the vendor's own sources confirm live in ``agentbot.api.events`` and
+``agentbot.api.models``, each citing its source (S1-S4: docs/PROTOCOL.md "Sources"). Two kinds
+are left here:
 
-- shapes PROTOCOL.md marks **assumed** (§2 ``chat.message``; §3 ``chat.opened``,
-  ``chat.closed``, ``chat.visitor_typing``, ``visitor.connected``/``disconnected``/``updated``);
-- events PROTOCOL.md names without any payload (§3): agentbot guesses the smallest shape and
-  makes every guessed field optional, so a wrong guess lands in ``extra`` instead of turning
-  the event into a ``MalformedEvent``.
+- shapes agentbot defines (PROTOCOL.md marks them **assumed**): socket ``chat.message``
+  (§2; REST ``POST /v2/conversations/{id}`` is the documented way), ``chat.opened`` on the agent
+  side (the visitor side is ``{chatId}``, S3 widget; both are decoded), the ``chatId`` of
+  ``chat.updated``, ``chat.visitor_typing``, ``visitor.disconnected``;
+- events known only by name (S3 lists them, no source shows a payload): agentbot guesses the
+  smallest shape and makes every guessed field optional, so a wrong guess lands in ``extra``
+  instead of turning the event into a ``MalformedEvent``.
 
 All of them are tolerant like every other wire model: unknown fields are kept in ``extra``.
 """
@@ -20,33 +24,25 @@ from typing import Any, ClassVar
 import attrs
 
 from agentbot.api.base import Request
-from agentbot.api.models import EMPTY_MAPPING, Message, Rating, Typing, Visitor, extra_field
+from agentbot.api.models import EMPTY_MAPPING, Chat, Message, Typing, extra_field
 
 __all__ = [
     "AccountDatalayerChanged",
     "AccountFeatureUsageChanged",
     "AccountPackageChanged",
-    "AgentConnected",
-    "AgentDisconnected",
     "AgentFeatureUsageChanged",
-    "Chat",
     "ChatAgentRead",
     "ChatAgentUnread",
-    "ChatClosed",
-    "ChatContactRead",
     "ChatMessage",
     "ChatMessageDelivered",
     "ChatMessageDeliveryFailed",
     "ChatMessageSeen",
     "ChatOpened",
     "ChatUpdated",
-    "ChatVisitorClosed",
     "ChatVisitorTyping",
     "ContactUpdated",
     "Logout",
-    "VisitorConnected",
     "VisitorDisconnected",
-    "VisitorUpdated",
 ]
 
 
@@ -54,52 +50,29 @@ __all__ = [
 
 
 @attrs.frozen(kw_only=True)
-class Chat:
-    """A chat. **Assumed** (PROTOCOL.md §3 ``chat.opened``, §4 ``visitor.connect`` reply).
-
-    Agent side: ``{id, visitorId, status: "pending"|"open"|"closed", assignedIds[], groupId?,
-    createdAt, messages?[]}``; the visitor side adds ``rating`` (``null`` until rated),
-    ``readInfo`` and ``unreadInfo`` (kept in ``extra``) and has no ``visitorId``.
-    """
-
-    id: str
-    visitor_id: str | None = None
-    status: str | None = None
-    assigned_ids: tuple[str, ...] = ()
-    group_id: str | None = None
-    created_at: str | None = None
-    messages: tuple[Message, ...] = ()
-    rating: Rating | None = None
-    extra: Mapping[str, Any] = extra_field()
-
-
-@attrs.frozen(kw_only=True)
 class ChatOpened:
-    """``chat.opened`` ``{chat}``. **Assumed** (PROTOCOL.md §3): a visitor's first message."""
+    """``chat.opened``: a chat began (a visitor's first message). **Assumed** on the agent side.
+
+    Two shapes are decoded: ``{chat: {...}}`` (agentbot's assumption) and a bare ``{chatId}``
+    (what the visitor side sends, S3 widget ``({ chatId: id }: ChatOpened)``). ``chat_id`` is
+    always set (from ``chat.id`` when the payload has no ``chatId``); ``chat`` is None when the
+    server sent only the id, so whoever needs the chat's details fetches them. Encoded as
+    ``{chatId, chat?}``, which both kinds of reader understand.
+    """
 
     name: ClassVar[str] = "chat.opened"
-    chat: Chat
-    extra: Mapping[str, Any] = extra_field()
-
-
-@attrs.frozen(kw_only=True)
-class ChatClosed:
-    """``chat.closed`` ``{chatId, closeType, message?}``. **Assumed** (PROTOCOL.md §3, §4).
-
-    ``close_type`` is e.g. ``"visitor_close"`` or ``"agent_close"``; after it the bot must
-    not answer in this chat.
-    """
-
-    name: ClassVar[str] = "chat.closed"
     chat_id: str
-    close_type: str | None = None
-    message: Message | None = None
+    chat: Chat | None = None
     extra: Mapping[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)
 class ChatVisitorTyping:
-    """``chat.visitor_typing`` ``{chatId, visitorId, typing: {is, text?}}``. **Assumed** (§3)."""
+    """``chat.visitor_typing`` ``{chatId, visitorId, typing: {is, text?}}``. **Assumed** (§3).
+
+    No source shows it; the mirror ``chat.agent_typing`` is ``{chatId, typing: {is, text}}``
+    (S2 ``Events.ChatAgentTyping``).
+    """
 
     name: ClassVar[str] = "chat.visitor_typing"
     chat_id: str
@@ -109,17 +82,8 @@ class ChatVisitorTyping:
 
 
 @attrs.frozen(kw_only=True)
-class VisitorConnected:
-    """``visitor.connected`` ``{visitor}``. **Assumed** (PROTOCOL.md §3)."""
-
-    name: ClassVar[str] = "visitor.connected"
-    visitor: Visitor
-    extra: Mapping[str, Any] = extra_field()
-
-
-@attrs.frozen(kw_only=True)
 class VisitorDisconnected:
-    """``visitor.disconnected`` ``{id}``. **Assumed** (PROTOCOL.md §3)."""
+    """``visitor.disconnected`` ``{id}``. **Assumed** (§3): S4's events page stops before it."""
 
     name: ClassVar[str] = "visitor.disconnected"
     id: str
@@ -127,21 +91,11 @@ class VisitorDisconnected:
 
 
 @attrs.frozen(kw_only=True)
-class VisitorUpdated:
-    """``visitor.updated`` ``{id, changes}``. **Assumed** (§3; §4 shows the same shape).
-
-    ``changes`` maps wire field names (camelCase) to their new raw values.
-    """
-
-    name: ClassVar[str] = "visitor.updated"
-    id: str
-    changes: Mapping[str, Any] = EMPTY_MAPPING
-    extra: Mapping[str, Any] = extra_field()
-
-
-@attrs.frozen(kw_only=True)
 class ChatMessage(Request):
-    """Send a text message into a chat as the agent. **Assumed** payload (PROTOCOL.md §2).
+    """Send a text message into a chat as the agent over the socket. **Assumed** (PROTOCOL.md §2).
+
+    No vendor source has it: the agent client (S3) sends no ``chat.message`` and the
+    documented way is REST ``POST /v2/conversations/{id}`` (S1 ``create_message``).
 
     Wire: ``["chat.message", {chatId, visitorId, content: {type: "text", text}}]`` with an
     ack; the reply is the stored message (also **assumed**), which the visitor and every agent
@@ -160,26 +114,11 @@ class ChatMessage(Request):
 
 
 @attrs.frozen(kw_only=True)
-class AgentConnected:
-    """``agent.connected``: an agent came online. No payload published; assumed ``{id}``."""
-
-    name: ClassVar[str] = "agent.connected"
-    id: str | None = None
-    extra: Mapping[str, Any] = extra_field()
-
-
-@attrs.frozen(kw_only=True)
-class AgentDisconnected:
-    """``agent.disconnected``: an agent went offline. No payload published; assumed ``{id}``."""
-
-    name: ClassVar[str] = "agent.disconnected"
-    id: str | None = None
-    extra: Mapping[str, Any] = extra_field()
-
-
-@attrs.frozen(kw_only=True)
 class ChatUpdated:
-    """``chat.updated``. No payload published; assumed ``{chatId, changes}`` like ``*.updated``."""
+    """``chat.updated`` ``{chatId, changes}``: ``changes`` seen (S3 widget), ``chatId`` assumed.
+
+    The widget reads ``changes.widgetOptions``, ``changes.isClosed``, ``changes.virtualAgent``.
+    """
 
     name: ClassVar[str] = "chat.updated"
     chat_id: str
@@ -188,28 +127,10 @@ class ChatUpdated:
 
 
 @attrs.frozen(kw_only=True)
-class ChatVisitorClosed:
-    """``chat.visitor_closed``: the visitor closed the chat window. Assumed ``{chatId}``."""
-
-    name: ClassVar[str] = "chat.visitor_closed"
-    chat_id: str
-    extra: Mapping[str, Any] = extra_field()
-
-
-@attrs.frozen(kw_only=True)
 class ChatAgentRead:
     """``chat.agent_read``. No payload published; assumed ``{chatId}`` (rest in ``extra``)."""
 
     name: ClassVar[str] = "chat.agent_read"
-    chat_id: str
-    extra: Mapping[str, Any] = extra_field()
-
-
-@attrs.frozen(kw_only=True)
-class ChatContactRead:
-    """``chat.contact_read``. No payload published; assumed ``{chatId}`` (rest in ``extra``)."""
-
-    name: ClassVar[str] = "chat.contact_read"
     chat_id: str
     extra: Mapping[str, Any] = extra_field()
 

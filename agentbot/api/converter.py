@@ -26,8 +26,10 @@ from cattrs.v import format_exception
 
 from agentbot.api.fastpath import fast_hook
 from agentbot.api.rules import (
+    FINISH,
     FLAT,
     KEEP_NULL,
+    PREPARE,
     PRIMITIVE_HOOKS,
     SPECIAL_STRUCTURE,
     SPECIAL_UNSTRUCTURE,
@@ -77,8 +79,11 @@ def _structure_factory(cl: type[Any], conv: cattrs.Converter) -> StructureHook:
     )
     known = frozenset(names.values())
     expected = f"expected a JSON object for {cl.__name__}"
+    prepare = PREPARE.get(cl)
 
     def structure_object(value: Any, _: Any) -> Any:
+        if prepare is not None:
+            value = prepare(value)
         if type(value) is not dict:
             raise TypeError(f"{expected}, got {type(value).__name__}")
         instance = generated(value, cl)
@@ -115,15 +120,16 @@ def _unstructure_factory(cl: type[Any], conv: cattrs.Converter) -> UnstructureHo
         overrides["extra"] = override(omit=True)
     generated = make_dict_unstructure_fn(cl, conv, **overrides)
     order = tuple(names.values())
+    finish = FINISH.get(cl)
 
-    def unstructure_object(value: Any) -> dict[str, Any]:
+    def unstructure_object(value: Any) -> Any:
         unordered = generated(value)
         # cattrs emits omittable fields last; keep the declared (wire documentation) order.
         wire = {key: unordered[key] for key in order if key in unordered}
         if tolerant:
             for key, item in value.extra.items():
                 wire.setdefault(key, item)  # a known field always wins over a stray extra key
-        return wire
+        return wire if finish is None else finish(wire)
 
     return unstructure_object
 

@@ -1,9 +1,12 @@
 """One class per server event (PROTOCOL.md §3 agent side, §4 visitor side) and the name table.
 
 Each class's ``name`` class variable is its wire event name; :data:`EVENT_TYPES` maps names to
-classes. Shapes PROTOCOL.md only assumes (or does not give) live in ``agentbot.api.assumed``
-and are listed in the table like the rest. ``bulk`` has no class: decoding unpacks it into
-its items (``agentbot.api.decode_events``).
+classes. The classes here have shapes a vendor source shows, cited in their docstrings (S1 the
+REST spec, S2 the visitor SDK, S3 the agent client and widget, S4 the socket docs: see
+PROTOCOL.md "Sources"); shapes no source shows live in ``agentbot.api.assumed`` and are listed
+in the table like the rest. Events the vendor has but agentbot does not model (``chat.served``,
+``chat.message_updated`` …) decode as :class:`UnknownEvent`. ``bulk`` has no class: decoding
+unpacks it into its items (``agentbot.api.decode_events``).
 """
 
 from __future__ import annotations
@@ -17,47 +20,56 @@ from agentbot.api.assumed import (
     AccountDatalayerChanged,
     AccountFeatureUsageChanged,
     AccountPackageChanged,
-    AgentConnected,
-    AgentDisconnected,
     AgentFeatureUsageChanged,
     ChatAgentRead,
     ChatAgentUnread,
-    ChatClosed,
-    ChatContactRead,
     ChatMessageDelivered,
     ChatMessageDeliveryFailed,
     ChatMessageSeen,
     ChatOpened,
     ChatUpdated,
-    ChatVisitorClosed,
     ChatVisitorTyping,
     ContactUpdated,
     Logout,
-    VisitorConnected,
     VisitorDisconnected,
-    VisitorUpdated,
 )
 from agentbot.api.errors import ApiError, DecodeError, api_error_from_wire
-from agentbot.api.models import EMPTY_MAPPING, Agent, Message, Rating, Typing, extra_field
+from agentbot.api.models import (
+    EMPTY_MAPPING,
+    Agent,
+    ChatCloseData,
+    Message,
+    Rating,
+    Typing,
+    Visitor,
+    extra_field,
+)
 
 __all__ = [
     "BULK_EVENT",
     "EVENT_TYPES",
     "AccountUpdated",
     "AgentAssigned",
+    "AgentConnected",
+    "AgentDisconnected",
     "AgentJoined",
     "AgentLeft",
     "AgentRemoved",
     "AgentUnassigned",
     "AgentUpdated",
     "ChatAgentTyping",
+    "ChatClosed",
+    "ChatContactRead",
     "ChatDeleted",
     "ChatMessageReceived",
     "ChatRated",
+    "ChatVisitorClosed",
     "MalformedEvent",
     "ServerErrorEvent",
     "ServerEvent",
     "UnknownEvent",
+    "VisitorConnected",
+    "VisitorUpdated",
     "agent_ids",
 ]
 
@@ -88,10 +100,10 @@ def agent_ids(value: Any) -> tuple[str, ...]:
 
 @attrs.frozen(kw_only=True)
 class ChatMessageReceived:
-    """``chat.message_received`` ``{chatId, message}``: a new message in a chat.
+    """``chat.message_received`` ``{chatId, message}`` (S2 ``Events.ChatMessageReceived``).
 
     Check ``message.is_from_visitor`` before answering: the bot's own messages come back
-    through this event too.
+    through this event too ("with some delay", S2 docs), and so do agents' notes.
     """
 
     name: ClassVar[str] = "chat.message_received"
@@ -101,8 +113,58 @@ class ChatMessageReceived:
 
 
 @attrs.frozen(kw_only=True)
+class ChatClosed:
+    """``chat.closed`` ``{chatId, closeType, message}`` (S2 ``Events.ChatClosed``).
+
+    ``close_type`` is one of :class:`~agentbot.api.models.CloseType` (``visitor_close``,
+    ``agent_close``, ``bot_close``) or another string, or None; the message is a ``subType``
+    ``"system"`` event whose content is ``chat_close {closeType, agentId?}`` (the widget reads
+    the close type there). After it the bot must not answer in this chat.
+    """
+
+    name: ClassVar[str] = "chat.closed"
+    chat_id: str
+    close_type: str | None = None
+    message: Message | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+    @property
+    def closed_by(self) -> str | None:
+        """The close type: ``closeType``, else the one in the message's ``chat_close`` content."""
+        if self.close_type is not None or self.message is None:
+            return self.close_type
+        data = self.message.content.typed_data
+        return data.close_type if isinstance(data, ChatCloseData) else None
+
+
+@attrs.frozen(kw_only=True)
+class ChatVisitorClosed:
+    """``chat.visitor_closed`` ``{chatId?, message}``: the visitor closed the chat window.
+
+    The widget (S3) reads ``{ message }``; ``chatId`` is not confirmed, so when it is missing it
+    is taken from ``message.chatId``.
+    """
+
+    name: ClassVar[str] = "chat.visitor_closed"
+    chat_id: str
+    message: Message | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class ChatContactRead:
+    """``chat.contact_read`` ``{chatId, lastReadAt, byId}`` (S2 ``Events.ChatRead``)."""
+
+    name: ClassVar[str] = "chat.contact_read"
+    chat_id: str
+    last_read_at: str | None = None
+    by_id: str | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
 class ChatDeleted:
-    """``chat.deleted`` ``{chatId}``."""
+    """``chat.deleted`` ``{chatId}`` (S2 ``Events.ChatDeleted``)."""
 
     name: ClassVar[str] = "chat.deleted"
     chat_id: str
@@ -111,7 +173,11 @@ class ChatDeleted:
 
 @attrs.frozen(kw_only=True)
 class ChatRated:
-    """``chat.rated`` ``{chatId, rating, message}``: the visitor rated the chat."""
+    """``chat.rated`` ``{chatId, rating, message}``: the visitor rated the chat (S2).
+
+    ``rating.value`` is on the 1/3/5 scale (S1); the message is a ``subType`` ``"system"``
+    message with content ``rate_form {value, text}``.
+    """
 
     name: ClassVar[str] = "chat.rated"
     chat_id: str
@@ -122,7 +188,7 @@ class ChatRated:
 
 @attrs.frozen(kw_only=True)
 class ChatAgentTyping:
-    """``chat.agent_typing`` ``{chatId, typing: {is, text}}`` (visitor side, §4)."""
+    """``chat.agent_typing`` ``{chatId, typing: {is, text}}`` (visitor side, §4; S2)."""
 
     name: ClassVar[str] = "chat.agent_typing"
     chat_id: str
@@ -132,7 +198,10 @@ class ChatAgentTyping:
 
 @attrs.frozen(kw_only=True)
 class AgentJoined:
-    """``chat.agent_joined`` ``{chatId, agent, message}``: a (possibly human) agent joined."""
+    """``chat.agent_joined`` ``{chatId, agent, message}``: a (possibly human) agent joined.
+
+    S2 ``Events.ChatAgentJoined``; the message is an event with content ``agent_join {agentId}``.
+    """
 
     name: ClassVar[str] = "chat.agent_joined"
     chat_id: str
@@ -143,7 +212,7 @@ class AgentJoined:
 
 @attrs.frozen(kw_only=True)
 class AgentLeft:
-    """``chat.agent_left`` ``{chatId, agent, message}``."""
+    """``chat.agent_left`` ``{chatId, agent, message}`` (S2; content ``agent_leave {agentId}``)."""
 
     name: ClassVar[str] = "chat.agent_left"
     chat_id: str
@@ -154,10 +223,11 @@ class AgentLeft:
 
 @attrs.frozen(kw_only=True)
 class AgentAssigned:
-    """``chat.agent_assigned`` ``{chatId, assigned, assignedBy, message}``.
+    """``chat.agent_assigned`` ``{chatId, assigned, assignedBy, message}`` (S2).
 
-    The types of ``assigned`` and ``assigned_by`` are not published (an id, an agent object or
-    a list of them), so they stay raw; :func:`agent_ids` reads ids out of either.
+    S2 types ``assigned``/``assignedBy`` as agent objects and the message's content as
+    ``agent_assign {assigned, assignedBy}`` with agent ids; they stay raw here, and
+    :func:`agent_ids` reads ids out of an id, an agent object or a list of either.
     """
 
     name: ClassVar[str] = "chat.agent_assigned"
@@ -175,7 +245,7 @@ class AgentAssigned:
 
 @attrs.frozen(kw_only=True)
 class AgentUnassigned:
-    """``chat.agent_unassigned`` ``{chatId, unassigned, unassignedBy, message}`` (raw, as above)."""
+    """``chat.agent_unassigned`` ``{chatId, unassigned, unassignedBy, message}`` (S2; as above)."""
 
     name: ClassVar[str] = "chat.agent_unassigned"
     chat_id: str
@@ -194,8 +264,41 @@ class AgentUnassigned:
 
 
 @attrs.frozen(kw_only=True)
+class AgentConnected:
+    """``agent.connected``: another agent came online (S4 ``AgentConnectedEvent``).
+
+    S4: the full agent ``{id, status, groups, email, nickname, fullname, description, avatar,
+    connectedAt}``. Every field is optional, so an ``{id}`` alone (older sandboxes) still fits.
+    """
+
+    name: ClassVar[str] = "agent.connected"
+    id: str | None = None
+    status: str | None = None
+    groups: tuple[str, ...] = ()
+    email: str | None = None
+    nickname: str | None = None
+    fullname: str | None = None
+    description: str | None = None
+    avatar: str | None = None
+    connected_at: str | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class AgentDisconnected:
+    """``agent.disconnected`` ``{id}`` (S4 ``AgentDisconnectedEvent``)."""
+
+    name: ClassVar[str] = "agent.disconnected"
+    id: str | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
 class AgentUpdated:
-    """``agent.updated`` ``{id, changes}``; ``changes`` maps wire field names to new values."""
+    """``agent.updated`` ``{id, changes}`` (S4); ``changes`` maps wire field names to new values.
+
+    S4 lists ``status, groups, email, nickname, fullname, descriptin (sic), avatar``.
+    """
 
     name: ClassVar[str] = "agent.updated"
     id: str
@@ -205,7 +308,7 @@ class AgentUpdated:
 
 @attrs.frozen(kw_only=True)
 class AgentRemoved:
-    """``agent.removed`` ``{id}`` (visitor side, §4)."""
+    """``agent.removed`` ``{id}`` (visitor side, §4; S2 ``Events.AgentRemoved``)."""
 
     name: ClassVar[str] = "agent.removed"
     id: str
@@ -214,10 +317,43 @@ class AgentRemoved:
 
 @attrs.frozen(kw_only=True)
 class AccountUpdated:
-    """``account.updated`` ``{status?}`` (visitor side, §4): the account went online/offline."""
+    """``account.updated`` ``{status?}`` (visitor side, §4; S2): the account went online/offline."""
 
     name: ClassVar[str] = "account.updated"
     status: str | None = None
+    extra: Mapping[str, Any] = extra_field()
+
+
+# --- visitors --------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class VisitorConnected:
+    """``visitor.connected``: a visitor came to the site (or opened a chat).
+
+    S4 (the socket events page) shows the payload as the **flat** visitor object
+    ``{id, persisted, status, chatId, contactId, createdAt, connectedAt, lang, name, email,
+    note, bannedAt, domain, pageUrl, referer, locIp, locCode, locCountry, locCity, viewsCount,
+    chatsCount, visitsCount, servedBy, userAgent, browser, …}``; agentbot's older assumption
+    ``{visitor: {...}}`` is decoded too. Encoded flat, like the real server, unless ``extra``
+    holds fields beside the visitor (only the wrapped form has room for them).
+    """
+
+    name: ClassVar[str] = "visitor.connected"
+    visitor: Visitor
+    extra: Mapping[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class VisitorUpdated:
+    """``visitor.updated`` ``{id, changes}`` (S2 ``Events.VisitorUpdated``: visitor side).
+
+    ``changes`` maps wire field names (camelCase) to their new raw values (a partial visitor).
+    """
+
+    name: ClassVar[str] = "visitor.updated"
+    id: str
+    changes: Mapping[str, Any] = EMPTY_MAPPING
     extra: Mapping[str, Any] = extra_field()
 
 
@@ -226,7 +362,7 @@ class AccountUpdated:
 
 @attrs.frozen(kw_only=True)
 class ServerErrorEvent:
-    """``server.error`` ``{message, code?, type?, event?}``: an error tied to no request."""
+    """``server.error`` ``{message, code?, type?, event?}`` (S2): an error tied to no request."""
 
     name: ClassVar[str] = "server.error"
     message: str

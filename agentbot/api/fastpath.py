@@ -27,6 +27,7 @@ import attrs
 from agentbot.api.models import EMPTY_MAPPING
 from agentbot.api.rules import (
     FLAT,
+    PREPARE,
     PRIMITIVE_HOOKS,
     SPECIAL_STRUCTURE,
     StructureHook,
@@ -100,7 +101,11 @@ def _build(t: Any) -> StructureHook:
         special = SPECIAL_STRUCTURE.get(t)
         if special is not None:
             return special
-        return _generate(t)
+        generated = _generate(t)
+        prepare = PREPARE.get(t)
+        if prepare is None:
+            return generated
+        return lambda value, cl: generated(prepare(value), cl)
     raise TypeError(f"no structure rule for {t!r}")
 
 

@@ -15,9 +15,9 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 
-from agentbot.api.assumed import Chat, ChatMessage
+from agentbot.api.assumed import ChatMessage
 from agentbot.api.base import Request
-from agentbot.api.models import EMPTY_MAPPING, Account, Agent, Message, Visitor, extra_field
+from agentbot.api.models import EMPTY_MAPPING, Account, Agent, Chat, Message, Visitor, extra_field
 
 __all__ = [
     "AGENT_CONNECT_VERSION",

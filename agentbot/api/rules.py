@@ -18,6 +18,11 @@ same data, so every rule they have in common is written once, here:
 - **Flat requests**: ``chat.typing``, ``chat.message`` … are flat Python classes over a nested
   wire shape; private ``_*Wire`` classes describe the nesting (:data:`FLAT`) so that it is
   validated, and its fields named in errors, like any other class.
+- **Variants**: where the vendor's sources show two spellings of one payload, a
+  :data:`PREPARE` function rewrites the other spelling into the one the class describes before
+  structuring (REST ``sub_type`` → ``subType``; a flat ``visitor.connected`` → ``{visitor}``;
+  ``chatId`` taken from the nested object when absent), and :data:`FINISH` picks the wire form
+  written back (``visitor.connected`` goes out flat, like the real server).
 - **Odd payloads**: a bare boolean (``agent.track_visitors``), ``null`` (``chat.read``),
   ``{id, ...options}`` (``visitor.get``) and the unpublished ``logout`` have their own
   functions (:data:`SPECIAL_STRUCTURE`, :data:`SPECIAL_UNSTRUCTURE`).
@@ -41,8 +46,9 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
-from agentbot.api.assumed import ChatMessage, Logout
-from agentbot.api.models import EMPTY_MAPPING, Typing
+from agentbot.api.assumed import ChatMessage, ChatOpened, Logout
+from agentbot.api.events import ChatVisitorClosed, VisitorConnected
+from agentbot.api.models import EMPTY_MAPPING, Message, Typing
 from agentbot.api.requests import (
     AgentConnect,
     ChatClose,
@@ -57,8 +63,10 @@ from agentbot.api.requests import (
 )
 
 __all__ = [
+    "FINISH",
     "FLAT",
     "KEEP_NULL",
+    "PREPARE",
     "PRIMITIVE_HOOKS",
     "RENAMES",
     "SPECIAL_STRUCTURE",
@@ -489,3 +497,59 @@ SPECIAL_UNSTRUCTURE: Mapping[type[Any], UnstructureHook] = {
     VisitorGet: _unstructure_visitor_get,
 }
 """… and their unstructure functions."""
+
+
+# --- variants: two spellings of one payload -------------------------------------------------
+#
+# Each function takes the raw payload and returns the spelling its class describes, without
+# changing the caller's object; anything it does not recognise passes through unchanged, so
+# the structuring that follows reports it as usual.
+
+
+def _prepare_message(value: Any) -> Any:
+    # The REST spec (S1 ``message``) spells ``sub_type``; the socket (S2 ``IMessage``) ``subType``.
+    if type(value) is dict and "sub_type" in value and "subType" not in value:
+        return {("subType" if key == "sub_type" else key): item for key, item in value.items()}
+    return value
+
+
+def _chat_id_from(nested: str) -> Callable[[Any], Any]:
+    def prepare(value: Any) -> Any:
+        # ``{chat}`` / ``{message}`` without ``chatId``: the id is the nested object's.
+        if type(value) is dict and "chatId" not in value:
+            inner = value.get(nested)
+            if type(inner) is dict:
+                chat_id = inner.get("id" if nested == "chat" else "chatId")
+                if type(chat_id) is str:
+                    return {"chatId": chat_id, **value}
+        return value
+
+    return prepare
+
+
+def _prepare_visitor_connected(value: Any) -> Any:
+    # S4: the flat visitor object; agentbot's earlier assumption: ``{visitor}``. A flat visitor
+    # always has ``id``; the wrapper never does.
+    if type(value) is dict and not ("visitor" in value and "id" not in value):
+        return {"visitor": value}
+    return value
+
+
+def _finish_visitor_connected(wire: dict[str, Any]) -> Any:
+    # Flat, like the real server (S4), unless fields beside the visitor need the wrapper.
+    visitor = wire.get("visitor")
+    return visitor if len(wire) == 1 and type(visitor) is dict else wire
+
+
+PREPARE: Mapping[type[Any], Callable[[Any], Any]] = {
+    Message: _prepare_message,
+    ChatOpened: _chat_id_from("chat"),
+    ChatVisitorClosed: _chat_id_from("message"),
+    VisitorConnected: _prepare_visitor_connected,
+}
+"""Class → the function that turns any accepted spelling of its payload into the one it models."""
+
+FINISH: Mapping[type[Any], Callable[[dict[str, Any]], Any]] = {
+    VisitorConnected: _finish_visitor_connected,
+}
+"""Class → the function that turns its unstructured payload into the wire form written."""

@@ -30,7 +30,7 @@ from typing import Any
 
 import anyio
 
-from agentbot.api import Visitor, VisitorConnected, decode_event, encode_event
+from agentbot.api import Visitor, apply_changes
 from agentbot.errors import AgentbotError
 from agentbot.runtime.clock import Clock
 
@@ -107,16 +107,13 @@ class VisitorDirectory:
         current = self._known.get(visitor_id)
         if current is None:
             return
-        _name, payload = encode_event(VisitorConnected(visitor=current))
-        merged = {**payload["visitor"], **changes, "id": visitor_id}
         try:
-            event = decode_event(VisitorConnected.name, {"visitor": merged})
+            merged = apply_changes(current, {**changes, "id": visitor_id}, event="visitor.updated")
         except AgentbotError as exc:
             logger.info("visitor %s: update does not fit (%s); forgetting it", visitor_id, exc)
             del self._known[visitor_id]
             return
-        if isinstance(event, VisitorConnected):
-            self.seen(event.visitor)
+        self.seen(merged)
 
     def get_nowait(self, visitor_id: str) -> Visitor | None:
         """Return the cached visitor, or None; never asks the server."""

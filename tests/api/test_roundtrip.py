@@ -33,6 +33,7 @@ from agentbot.api import (
     Request,
     Typing,
     Visitor,
+    VisitorConnected,
     VisitorConnectReply,
     VisitorGet,
     VisitorValues,
@@ -43,13 +44,15 @@ from agentbot.api import (
     encode_reply,
     encode_request,
 )
+from agentbot.api.contents import CONTENT_DATA_TYPES
 from agentbot.api.converter import converter, unstructure
 from agentbot.api.fastpath import fast_hook
 
 from .examples import EVENTS
-from .strategies import JSON_VALUES, for_class, options_without_id
+from .strategies import JSON_OBJECTS, JSON_VALUES, for_class, options_without_id
 
 MODELS: list[type[Any]] = [
+    *CONTENT_DATA_TYPES.values(),
     Group,
     AccountAgent,
     Agent,
@@ -75,6 +78,10 @@ def through_json(value: Any) -> Any:
 def strategy(cl: type[Any]) -> st.SearchStrategy[Any]:
     if cl is VisitorGet:
         return for_class(cl, options=options_without_id())
+    if cl is VisitorConnected:
+        # Wrapped ``{visitor, ...}`` is told from the flat visitor by its lack of ``id``.
+        no_id = JSON_OBJECTS.map(lambda extra: {k: v for k, v in extra.items() if k != "id"})
+        return for_class(cl, extra=no_id)
     return for_class(cl)
 
 

@@ -19,6 +19,7 @@ from agentbot.api import (
     Agent,
     AgentConnectReply,
     AgentJoined,
+    Chat,
     ChatClosed,
     ChatMessage,
     ChatMessageReceived,
@@ -31,7 +32,6 @@ from agentbot.api import (
     Visitor,
     VisitorGet,
 )
-from agentbot.api.assumed import Chat
 from agentbot.errors import ConnectionLost, NotFound
 
 BOT_ID = "bot-1"
@@ -98,7 +98,8 @@ def chat_opened(
     chat_id: str = "c1", *, visitor_id: str = "v1", assigned: tuple[str, ...] = ()
 ) -> ChatOpened:
     return ChatOpened(
-        chat=Chat(id=chat_id, visitor_id=visitor_id, status="pending", assigned_ids=assigned)
+        chat_id=chat_id,
+        chat=Chat(id=chat_id, visitor_id=visitor_id, status="pending", assigned_ids=assigned),
     )
 
 
