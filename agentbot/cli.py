@@ -5,9 +5,9 @@ from __future__ import annotations
 import errno
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import click
@@ -196,13 +196,21 @@ def _load_bot_config(config_path: str | None) -> BotConfig:
 
 def _configure_bot_logging(log_format: str, *, verbose: bool, secrets: tuple[str, ...]) -> None:
     """INFO lines (DEBUG with -v) on stderr, as text or JSON, with the secrets redacted."""
-    from agentbot.runtime.logs import formatter
+    from agentbot.runtime.logs import formatter, install_redaction
 
+    redactor = install_redaction(secrets)  # every record, any logger or handler (httpx too)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(formatter("json" if log_format == "json" else "text", secrets=secrets))
+    handler.setFormatter(formatter("json" if log_format == "json" else "text", redactor=redactor))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def _redact_plugin_secrets(plugins: Iterable[Any]) -> None:
+    """Add the plugin options declared secret (known once configs are validated)."""
+    from agentbot.runtime.logs import install_redaction, secret_values
+
+    install_redaction(value for plugin in plugins for value in secret_values(plugin.config))
 
 
 def _leaf_error(exc: BaseException) -> AgentbotError | None:
@@ -272,9 +280,10 @@ def run(config_path: str | None, log_format: str, verbose: bool, reload: bool) -
     _configure_bot_logging(log_format, verbose=verbose, secrets=config_secrets(config))
     bot = Bot(config)
     try:
-        bot.prepare()
+        plugins = bot.prepare()
     except AgentbotError as exc:
         raise click.ClickException(_one_line(exc)) from None
+    _redact_plugin_secrets(plugins)
     tune_gc()  # after plugins loaded: they are frozen out of the collector's sight too
 
     async def main_task() -> None:
@@ -430,11 +439,13 @@ def faq_test(config_path: str | None, lang: str | None, limit: int, question: st
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
     "--method",
-    type=click.Choice(["blend", "bm25", "fuzzy"]),
-    default="blend",
+    type=click.Choice(["blend", "bm25", "fuzzy", "semantic", "hybrid"]),
+    default="hybrid",
     show_default=True,
     help="Matching method.",
 )
+@click.option("--split", type=click.Choice(["tune", "test"]), default=None, help="Only one split.")
+@click.option("--feedback", "feedback_config", default=None, help="Add visitors' feedback from this bot.toml's storage.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Answer at or above.")
 @click.option(
     "--clarify-threshold", type=click.FloatRange(0, 1), default=None, help="Ask at or above."
@@ -446,6 +457,8 @@ def faq_eval(
     threshold: float | None,
     clarify_threshold: float | None,
     no_clarify: bool,
+    split: str | None,
+    feedback_config: str | None,
 ) -> None:
     """Measure matching on FILE, a labelled question file: precision@1, wrong answers, silence.
 
@@ -461,7 +474,31 @@ def faq_eval(
             threshold=threshold,
             clarify_threshold=clarify_threshold,
             clarify=not no_clarify,
+            split=split,  # type: ignore[arg-type]
+            feedback_store=_faq_store(feedback_config) if feedback_config else None,
         )
+    except AgentbotError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
+
+
+def _faq_store(config_path: str | None) -> Any:
+    from agentbot.runtime.storage import Storage
+
+    config = _load_bot_config(config_path)
+    return Storage(config.resolved_storage_path()).plugin_store("faq")
+
+
+@faq.command("gaps")
+@_config_option
+@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100))
+def faq_gaps(config_path: str | None, top: int) -> None:
+    """Group the questions the FAQ could not answer; print the largest groups with examples."""
+    from agentbot_plugins.faq.commands import gaps_report
+
+    try:
+        lines = gaps_report(_faq_store(config_path), top=top)
     except AgentbotError as exc:
         raise click.ClickException(str(exc)) from None
     for line in lines:

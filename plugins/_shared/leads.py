@@ -169,9 +169,13 @@ def _webhook_headers(
 class WebhookConfig:
     """Where and how to POST: shared by after_hours' leads and handoff's notifications."""
 
-    url: str | None = attrs.field(default=None, repr=False, validator=_webhook_url)
+    url: str | None = attrs.field(
+        default=None, repr=False, validator=_webhook_url, metadata={"secret": True}
+    )
     """The endpoint (secret: it often carries a token); None = only store."""
-    headers: dict[str, str] = attrs.field(factory=dict, repr=False, validator=_webhook_headers)
+    headers: dict[str, str] = attrs.field(
+        factory=dict, repr=False, validator=_webhook_headers, metadata={"secret": True}
+    )
     """Extra request headers, e.g. an ``Authorization`` token (secret)."""
     timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
     """One attempt's time limit."""
