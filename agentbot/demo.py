@@ -25,6 +25,7 @@ import attrs
 from agentbot.errors import AgentbotError
 from agentbot.sandbox import SandboxConfig, SandboxControl, running_server
 from agentbot.sandbox.player import TranscriptFollower, TranscriptLine, play_scenario
+from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
 from agentbot.sandbox.scenario import Scenario
 from agentbot.sandbox.site import SiteUrls, build_site, describe_site
 
@@ -127,6 +128,8 @@ def _bot_config(config: SandboxConfig, urls: SiteUrls, plan: BotPlan, storage: P
             key=config.account_key,
             auth_token=bot.auth_token,
             eio=urls.eio,
+            api_url=f"{urls.base}{REST_PREFIX}",
+            api_token=api_token_for(bot),
         ),
         runtime=runtime_config.RuntimeSettings(storage_path=storage),
         plugins=tuple(

@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 
 from agentbot.sandbox.app import create_app
 from agentbot.sandbox.config import SandboxConfig
+from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
 
 __all__ = ["SiteUrls", "build_site", "describe_site"]
 
@@ -78,6 +79,7 @@ def describe_site(config: SandboxConfig, urls: SiteUrls, *, run_command: bool) -
         f"  Agent console        {urls.console}",
         f"  Socket URL           {urls.socket}",
         f"  Control API          {urls.control_api}",
+        f"  REST API             {urls.base}{REST_PREFIX}",
         "",
         "Bot agent credentials (bot.toml):",
         "  [smartsupp]",
@@ -86,6 +88,8 @@ def describe_site(config: SandboxConfig, urls: SiteUrls, *, run_command: bool) -
         f'  key = "{config.account_key}"',
         f'  auth_token = "{bot.auth_token}"',
         f"  eio = {urls.eio}",
+        f'  api_url = "{urls.base}{REST_PREFIX}"',
+        f'  api_token = "{api_token_for(bot)}"',
     ]
     if run_command:
         lines += [
@@ -93,7 +97,8 @@ def describe_site(config: SandboxConfig, urls: SiteUrls, *, run_command: bool) -
             "or in the environment:",
             f"  AGENTBOT_URL={urls.base} AGENTBOT_AGENT_ID={bot.id} "
             f"AGENTBOT_KEY={config.account_key} AGENTBOT_AUTH_TOKEN={bot.auth_token} "
-            f"AGENTBOT_EIO={urls.eio} agentbot run",
+            f"AGENTBOT_EIO={urls.eio} AGENTBOT_API_URL={urls.base}{REST_PREFIX} "
+            f"AGENTBOT_API_TOKEN={api_token_for(bot)} agentbot run",
         ]
     lines += [
         "",
