@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import sys
@@ -267,8 +268,11 @@ def _run_bot_command(fn: Callable[[], Awaitable[None]]) -> None:
     is_flag=True,
     help="For development: restart the bot when a plugin file or bot.toml changes.",
 )
+@click.option("--supervised", is_flag=True, hidden=True, help="Started by `run --reload`.")
 @_verbose_option
-def run(config_path: str | None, log_format: str, verbose: bool, reload: bool) -> None:
+def run(
+    config_path: str | None, log_format: str, verbose: bool, reload: bool, supervised: bool
+) -> None:
     """Run the bot: log in, answer visitors through the plugins, stop cleanly on Ctrl-C/SIGTERM."""
     from agentbot.runtime.bot import Bot
     from agentbot.runtime.launcher import config_secrets, run_until_signalled, tune_gc
@@ -287,7 +291,7 @@ def run(config_path: str | None, log_format: str, verbose: bool, reload: bool) -
     tune_gc()  # after plugins loaded: they are frozen out of the collector's sight too
 
     async def main_task() -> None:
-        await run_until_signalled(bot)
+        await run_until_signalled(bot, supervised=supervised)
 
     _run_bot_command(main_task)
     if bot.closed_reason in ("logout", "auth_failure"):
@@ -313,7 +317,10 @@ def _run_with_reload(config_path: str | None, *, log_format: str, verbose: bool)
     async def supervise() -> None:
         await run_with_reload(config_path=path, child_args=child_args, echo=echo)
 
-    anyio.run(supervise)
+    # A Ctrl-C before the supervisor's own handlers are installed is still a clean stop.
+    with contextlib.suppress(KeyboardInterrupt):
+        anyio.run(supervise)
+    echo("reload: stopped")
 
 
 @main.command()

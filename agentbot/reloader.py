@@ -14,7 +14,15 @@ project you are working on) — starts ``python -m agentbot run`` without ``--re
 a change of a ``.py`` or ``.toml`` file there sends it SIGTERM (the normal graceful stop:
 typing off, ``on_stop``) and starts a new one. A bot that fails to start (a syntax error, a
 bad option) is reported and restarted on the next save; the supervisor keeps running until
-Ctrl-C or SIGTERM, which it passes on to the bot.
+Ctrl-C or SIGTERM.
+
+Signals have one owner: the bot runs in its own session, so Ctrl-C in the terminal reaches
+only the supervisor, which stops the bot with exactly one SIGTERM (a second signal to a bot
+means "stop now, skip the graceful part"). A second Ctrl-C while the bot stops passes that
+second signal on, and kills it if it still has not exited shortly after; either way the
+supervisor exits 0. The supervisor keeps its signal handlers until it returns, so a second
+Ctrl-C is never a KeyboardInterrupt traceback. The child is started with ``--supervised``,
+so a restart does not log "SIGTERM received": the supervisor's own line says why.
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ WATCHED_SUFFIXES = frozenset({".py", ".toml"})
 """Only source and config changes restart the bot: not its own SQLite file, logs or caches."""
 
 _STOP_MARGIN_SECONDS = 5.0  # past the bot's own shutdown grace, before it is killed
+_HURRY_SECONDS = 1.0  # after a second Ctrl-C, before the bot is killed
 _INSTALLED = ("site-packages", "dist-packages")
 
 
@@ -118,20 +127,34 @@ def _describe(changes: set[tuple[watchfiles.Change, str]]) -> str:
     return shown or "a watched file"
 
 
-async def _stop_child(process: anyio.abc.Process, *, signalled: bool, grace_seconds: float) -> None:
-    """Stop the bot gracefully (SIGTERM), or let it finish if it got the signal already.
+async def _stop_child(
+    process: anyio.abc.Process, *, hurry: anyio.Event, grace_seconds: float
+) -> None:
+    """Stop the bot gracefully with one SIGTERM; hurry it on ``hurry`` or past the deadline.
 
-    ``signalled``: Ctrl-C in the terminal reached the bot too (one process group); a second
-    signal would make it skip its graceful stop, so give it the time first.
+    ``hurry`` is a second Ctrl-C: a second SIGTERM makes the bot skip its graceful stop, and
+    a bot still running ``_HURRY_SECONDS`` later is killed.
     """
-    deadline = grace_seconds + _STOP_MARGIN_SECONDS
-    if signalled:
-        with anyio.move_on_after(deadline):
-            await process.wait()
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        with anyio.move_on_after(deadline):
-            await process.wait()
+    if process.returncode is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    with anyio.move_on_after(grace_seconds + _STOP_MARGIN_SECONDS):
+        async with anyio.create_task_group() as race:
+
+            async def exited() -> None:
+                await process.wait()
+                race.cancel_scope.cancel()
+
+            async def hurried() -> None:
+                await hurry.wait()
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+                with anyio.move_on_after(_HURRY_SECONDS):
+                    await process.wait()
+                race.cancel_scope.cancel()
+
+            race.start_soon(exited)
+            race.start_soon(hurried)
     if process.returncode is None:
         process.kill()
         await process.wait()
@@ -152,33 +175,45 @@ class _Watcher:
         self._debounce_ms = debounce_ms
         self.paths: list[Path] = []
         self._scope: anyio.CancelScope | None = None
+        self._stop: anyio.Event | None = None
         self._send, self.changes = anyio.create_memory_object_stream[Changes](16)
 
     async def watch(self, paths: list[Path]) -> None:
         """Watch ``paths`` from now on (no-op if they are what is watched already)."""
         if paths == self.paths and self._scope is not None:
             return
-        if self._scope is not None:
-            self._scope.cancel()
+        self._cancel()
         self.paths = paths
-        self._scope = None
         if paths:
-            self._scope = await self._tg.start(self._run, paths)
+            self._stop = anyio.Event()
+            self._scope = await self._tg.start(self._run, paths, self._stop)
 
     async def _run(
-        self, paths: list[Path], *, task_status: anyio.abc.TaskStatus[anyio.CancelScope]
+        self,
+        paths: list[Path],
+        stop: anyio.Event,
+        *,
+        task_status: anyio.abc.TaskStatus[anyio.CancelScope],
     ) -> None:
         with anyio.CancelScope() as scope:
             task_status.started(scope)
             async for changes in watchfiles.awatch(
-                *paths, watch_filter=watch_filter, debounce=self._debounce_ms
+                *paths, watch_filter=watch_filter, debounce=self._debounce_ms, stop_event=stop
             ):
                 await self._send.send(changes)
 
-    def close(self) -> None:
-        """Stop watching and close the change stream."""
+    def _cancel(self) -> None:
+        # watchfiles waits in a worker thread that a cancel alone cannot interrupt (it would
+        # hold the exit for up to its 5 s poll); the stop event ends that wait within ~50 ms.
+        if self._stop is not None:
+            self._stop.set()
         if self._scope is not None:
             self._scope.cancel()
+        self._scope = self._stop = None
+
+    def close(self) -> None:
+        """Stop watching and close the change stream."""
+        self._cancel()
         self._send.close()
         self.changes.close()
 
@@ -226,9 +261,9 @@ async def run_with_reload(
 
     ``echo`` reports each reload on the console. Must run in the main thread (signals).
     """
-    command = [sys.executable, "-m", "agentbot", "run", *child_args]
+    command = [sys.executable, "-m", "agentbot", "run", "--supervised", *child_args]
     stopping = anyio.Event()
-    stop_signal = [signal.SIGTERM]
+    hurry = anyio.Event()
 
     def grace() -> float:
         try:
@@ -239,13 +274,14 @@ async def run_with_reload(
     async with anyio.create_task_group() as tg:
 
         async def watch_signals(*, task_status: anyio.abc.TaskStatus[None]) -> None:
+            # Held until the supervisor returns: a second Ctrl-C hurries, never interrupts.
             with anyio.open_signal_receiver(*signals) as received:
                 task_status.started()
-                async for signum in received:
-                    # Ctrl-C reaches the bot too (same process group); SIGTERM is passed on.
-                    stop_signal[0] = signal.Signals(signum)
-                    stopping.set()
-                    return
+                async for _signum in received:
+                    if not stopping.is_set():
+                        stopping.set()
+                    else:
+                        hurry.set()
 
         await tg.start(watch_signals)
         watcher = _Watcher(tg, debounce_ms)
@@ -257,7 +293,10 @@ async def run_with_reload(
             await watcher.watch(paths)
             process: anyio.abc.Process | None = None
             if not waiting_for_fix:
-                process = await anyio.open_process(command, stdin=None, stdout=None, stderr=None)
+                # Its own session: Ctrl-C in the terminal is the supervisor's to pass on.
+                process = await anyio.open_process(
+                    command, stdin=None, stdout=None, stderr=None, start_new_session=True
+                )
             changed = await _next_event(watcher, process, stopping)
             exited = process is not None and process.returncode is not None
             if exited and not changed and not stopping.is_set():
@@ -272,8 +311,7 @@ async def run_with_reload(
             if changed and not stopping.is_set():
                 echo(f"reload: {_describe(changed)} changed; restarting the bot")
             if process is not None:
-                signalled = stopping.is_set() and stop_signal[0] == signal.SIGINT
                 with anyio.CancelScope(shield=True):
-                    await _stop_child(process, signalled=signalled, grace_seconds=grace())
+                    await _stop_child(process, hurry=hurry, grace_seconds=grace())
         watcher.close()
         tg.cancel_scope.cancel()

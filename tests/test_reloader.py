@@ -197,5 +197,65 @@ async def test_the_bot_follows_edits_to_its_plugin(tmp_path: Path) -> None:
                 await process.aclose()
     assert returncode == 0, output.text
     assert output.text.count("changed; restarting the bot") == 3
+    assert "SIGTERM received" not in output.text  # the supervisor's line says why, once
     assert not any(c["open"] for c in bot_connections())
     assert "bot.sqlite3" not in output.text  # its own database changing restarts nothing
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn: asyncio only
+@pytest.mark.parametrize("interrupts", [1, 2], ids=["ctrl-c", "ctrl-c-twice"])
+async def test_sigint_to_the_supervisor_alone_stops_everything_cleanly(
+    tmp_path: Path, interrupts: int
+) -> None:
+    # Ctrl-C reaches only the supervisor (the bot has its own session): it used to wait for
+    # a bot that never got the signal (~11 s), and a second Ctrl-C was "Aborted!" and exit 1.
+    sandbox_config = SandboxConfig()
+    app = create_app(sandbox_config, pages=False)
+    control = app.state.control
+    (tmp_path / "answer.py").write_text(PLUGIN.format(version="v1"), encoding="utf-8")
+
+    def bot_connections() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = control.connections(side="agent")["connections"]
+        return [c for c in found if c["authenticated"]]
+
+    output = Output()
+    async with running_server(app) as base_url:
+        write_bot_toml(
+            tmp_path,
+            f"""
+            url = "{base_url}"
+            [runtime]
+            storage_path = "bot.sqlite3"
+            [plugins.answer]
+            path = "answer.py"
+            """,
+        )
+        env = {**os.environ, "AGENTBOT_AUTH_TOKEN": sandbox_config.bot.auth_token}
+        env["AGENTBOT_KEY"] = sandbox_config.account_key
+        command = [sys.executable, "-m", "agentbot", "run", "-c", "bot.toml", "--reload"]
+        process = await anyio.open_process(command, cwd=tmp_path, env=env, stderr=-1, stdout=-1)
+        try:
+            async with anyio.create_task_group() as tg:
+                assert process.stderr is not None
+                tg.start_soon(output.drain, process.stderr)
+                with anyio.fail_after(WAIT_SECONDS):
+                    await app.state.sandbox.wait_until(
+                        lambda: any(c["open"] for c in bot_connections())
+                    )
+                for _ in range(interrupts):
+                    process.send_signal(signal.SIGINT)
+                with anyio.fail_after(WAIT_SECONDS):
+                    returncode = await process.wait()
+                    await output.wait_for("reload: stopped")
+        except BaseException:
+            print(output.text)
+            raise
+        finally:
+            if process.returncode is None:
+                process.kill()
+            with anyio.CancelScope(shield=True):
+                await process.aclose()
+    assert returncode == 0, output.text
+    assert "Traceback" not in output.text
+    assert "Aborted!" not in output.text
+    assert not any(c["open"] for c in bot_connections())

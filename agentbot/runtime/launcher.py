@@ -67,12 +67,16 @@ def tune_gc() -> None:
 
 
 async def run_until_signalled(
-    bot: Bot, *, signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM)
+    bot: Bot,
+    *,
+    signals: Sequence[signal.Signals] = (signal.SIGINT, signal.SIGTERM),
+    supervised: bool = False,
 ) -> None:
     """Run ``bot`` until it stops on its own or one of ``signals`` arrives; then shut down.
 
     Must run in the main thread (signal handlers). Returns normally after a signal, so the
-    process exits 0.
+    process exits 0. ``supervised`` (under ``run --reload``): the first signal is the
+    supervisor restarting the bot, which says so itself, so it is logged at DEBUG only.
     """
     force_after = bot.config.runtime.shutdown_grace_seconds + FORCE_MARGIN_SECONDS
     async with anyio.create_task_group() as tg:
@@ -81,7 +85,11 @@ async def run_until_signalled(
             with anyio.open_signal_receiver(*signals) as received:
                 task_status.started()
                 async for signum in received:
-                    logger.info("%s received: shutting down", signal.Signals(signum).name)
+                    logger.log(
+                        logging.DEBUG if supervised else logging.INFO,
+                        "%s received: shutting down",
+                        signal.Signals(signum).name,
+                    )
                     bot.stop()
                     break
                 # The bot is stopping; force it past the deadline or on a second signal.
