@@ -452,7 +452,12 @@ def faq_test(config_path: str | None, lang: str | None, limit: int, question: st
     help="Matching method.",
 )
 @click.option("--split", type=click.Choice(["tune", "test"]), default=None, help="Only one split.")
-@click.option("--feedback", "feedback_config", default=None, help="Add visitors' feedback from this bot.toml's storage.")
+@click.option(
+    "--feedback",
+    "feedback_config",
+    default=None,
+    help="Also the questions visitors confirmed, from this bot.toml's storage.",
+)
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Answer at or above.")
 @click.option(
     "--clarify-threshold", type=click.FloatRange(0, 1), default=None, help="Ask at or above."
@@ -481,7 +486,7 @@ def faq_eval(
             threshold=threshold,
             clarify_threshold=clarify_threshold,
             clarify=not no_clarify,
-            split=split,  # type: ignore[arg-type]
+            split=split,
             feedback_store=_faq_store(feedback_config) if feedback_config else None,
         )
     except AgentbotError as exc:
