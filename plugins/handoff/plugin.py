@@ -26,7 +26,16 @@ from typing import Any
 import attrs
 import httpx
 
-from agentbot import Agent, Message, PluginBot, Reply, ServerEvent, Visitor, hookimpl
+from agentbot import (
+    Agent,
+    AgentbotError,
+    Message,
+    PluginBot,
+    Reply,
+    ServerEvent,
+    Visitor,
+    hookimpl,
+)
 
 from .._shared import compat
 from .._shared.capture import (
@@ -118,6 +127,10 @@ class HandoffConfig:
     """Per language: the reply to an address that does not validate."""
     default_lang: str = "en"
     """Language of the texts when the visitor's is unknown or missing."""
+    assign_to: str | None = None
+    """An agent id: on hand-off, really assign the chat to that agent over the REST API
+    (``bot.assign``), so a person is notified, instead of only going quiet. Smartsupp has no
+    group transfer, so name a person (e.g. the team lead who dispatches)."""
     webhook: WebhookConfig = attrs.field(factory=WebhookConfig)
     """Where hand-off notifications and leads are POSTed (``[plugins.handoff.webhook]``)."""
 
@@ -305,8 +318,21 @@ class Handoff:
                 "messages": list(chat.messages),
             },
         )
+        if config.assign_to is not None:
+            compat.start_soon(
+                bot, self._assign, bot, chat_id, config.assign_to, name=f"handoff assign {chat_id}"
+            )
         if config.come_back and self._clock is None:
             compat.start_soon(bot, self._timer, bot, chat_id, wait, name=f"handoff timer {chat_id}")
+
+    async def _assign(self, bot: PluginBot, chat_id: str, agent_id: str) -> None:
+        """Assign the chat to ``agent_id``; a failure is logged (the chat stays handed off)."""
+        try:
+            await bot.assign(chat_id, agent_id)
+        except AgentbotError as exc:
+            bot.logger.warning("handoff: chat %s: could not assign %s: %s", chat_id, agent_id, exc)
+            return
+        bot.logger.info("handoff: chat %s assigned to agent %s", chat_id, agent_id)
 
     async def _timer(self, bot: PluginBot, chat_id: str, wait: float) -> None:
         """Come back after ``wait`` seconds on the runtime clock, unless a human came."""
