@@ -1,8 +1,14 @@
-"""Reconnect delays: capped exponential backoff with full jitter, reset after a stable link.
+"""Reconnect delays: quick after a stable link, backoff only for links that fail fast.
 
-Full jitter (a uniform draw between 0 and the capped exponential step) keeps a fleet of bots
-that lost the same server from reconnecting in lockstep; see the AWS architecture blog's
-"Exponential Backoff And Jitter". Pure: the random source and the clock are passed in.
+A link that was up for a while and drops once is the common case (a load balancer recycling
+connections, a server deploy): the first retry comes after a short jittered pause (0.1–0.5 s
+by default), so the bot is back within about a second (issue 16, defect 5: a link dropping
+every 20–40 s used to escalate towards the 30 s cap, p99 28 s, because only a minute-long
+link reset the count). Only consecutive failures — attempts that never logged in, or links
+that died before ``stable_after_seconds`` — grow the delay: capped exponential steps with
+full jitter (a uniform draw between 0 and the step) so a fleet of bots that lost the same
+server does not reconnect in lockstep; see the AWS architecture blog's "Exponential Backoff
+And Jitter". A stable login resets the count. Pure: the random source is passed in.
 """
 
 from __future__ import annotations
@@ -19,22 +25,37 @@ def _positive(instance: object, attribute: attrs.Attribute[float], value: float)
         raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
 
 
+def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class ReconnectPolicy:
     """How the client waits between reconnect attempts.
 
-    Attempt ``n`` (1-based) waits ``uniform(0, min(max_delay, initial_delay * multiplier**(n-1)))``
-    seconds. A link that stayed up for ``stable_after_seconds`` resets the count. With
+    Attempt 1 after a link drops waits ``uniform(first_retry_min_seconds,
+    first_retry_max_seconds)`` (both at most ``max_delay_seconds``); attempt ``n >= 2`` waits
+    ``uniform(0, min(max_delay, initial_delay * multiplier**(n-2)))``. A link that stayed up
+    for ``stable_after_seconds`` resets the count, so its drop is attempt 1 again. With
     ``max_attempts`` set, the client gives up after that many failed attempts in a row.
     ``enabled=False`` turns reconnecting off: the first lost link ends the client.
+
+    With the defaults: 0.1–0.5 s, then up to 1, 2, 4, 8, 16 and 30 s.
     """
 
     enabled: bool = True
-    initial_delay_seconds: float = attrs.field(default=0.5, validator=_positive)
+    first_retry_min_seconds: float = attrs.field(default=0.1, validator=_non_negative)
+    first_retry_max_seconds: float = attrs.field(default=0.5, validator=_positive)
+    initial_delay_seconds: float = attrs.field(default=1.0, validator=_positive)
     max_delay_seconds: float = attrs.field(default=30.0, validator=_positive)
     multiplier: float = attrs.field(default=2.0, validator=_positive)
-    stable_after_seconds: float = attrs.field(default=60.0, validator=_positive)
+    stable_after_seconds: float = attrs.field(default=5.0, validator=_positive)
     max_attempts: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.first_retry_min_seconds > self.first_retry_max_seconds:
+            raise ValueError("first_retry_min_seconds must be <= first_retry_max_seconds")
 
 
 class Backoff:
@@ -49,7 +70,11 @@ class Backoff:
         """Count one more failed attempt and return how long to wait before the next one."""
         self.attempt += 1
         p = self.policy
-        step = p.initial_delay_seconds * p.multiplier ** min(self.attempt - 1, 64)
+        if self.attempt == 1:
+            low = min(p.first_retry_min_seconds, p.max_delay_seconds)
+            high = min(p.first_retry_max_seconds, p.max_delay_seconds)
+            return self._rng.uniform(low, high)
+        step = p.initial_delay_seconds * p.multiplier ** min(self.attempt - 2, 64)
         return self._rng.uniform(0.0, min(p.max_delay_seconds, step))
 
     def exhausted(self) -> bool:
@@ -58,6 +83,6 @@ class Backoff:
         return limit is not None and self.attempt >= limit
 
     def link_lasted(self, seconds: float) -> None:
-        """Reset the count when a link stayed up long enough to count as healthy."""
+        """Reset the count when a logged-in link stayed up long enough to count as stable."""
         if seconds >= self.policy.stable_after_seconds:
             self.attempt = 0

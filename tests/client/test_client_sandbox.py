@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import anyio
@@ -133,7 +134,9 @@ async def test_request_made_while_the_link_is_down_waits_for_the_next_session(
 ) -> None:
     control = app.state.control
     bot = app.state.sandbox.config.bot.id
-    slow = ReconnectPolicy(initial_delay_seconds=0.3, max_delay_seconds=0.3)
+    slow = ReconnectPolicy(
+        first_retry_min_seconds=0.3, first_retry_max_seconds=0.3, max_delay_seconds=0.3
+    )
     async with client_for(app, eio, reconnect=slow) as client:
         visitor = control.create_visitor(name="Bo")["visitor"]
         control.visitor_message(visitor["id"], "hi")
@@ -154,7 +157,9 @@ async def test_request_made_while_the_link_is_down_waits_for_the_next_session(
 
 async def test_request_waiting_for_a_session_times_out(app: Any, eio: int) -> None:
     control = app.state.control
-    never = ReconnectPolicy(initial_delay_seconds=30, max_delay_seconds=30)
+    never = ReconnectPolicy(
+        first_retry_min_seconds=30, first_retry_max_seconds=30, initial_delay_seconds=30
+    )
     async with client_for(app, eio, reconnect=never) as client:
         control.drop(agent_id=app.state.sandbox.config.bot.id)
         stream = client.events()
@@ -192,3 +197,43 @@ async def test_code_after_close_inside_the_block_is_not_cancelled(app: Any, eio:
         await anyio.lowlevel.checkpoint()  # raises if close() had cancelled our scope
         assert client.closed_reason == "closed"
         assert [event async for event in client.events()] == []
+
+
+class LowRandom(random.Random):
+    """Records each jitter range the client asks for and draws its low end (no real wait)."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+        self.ranges: list[tuple[float, float]] = []
+
+    def uniform(self, a: float, b: float) -> float:
+        self.ranges.append((a, b))
+        return a
+
+
+async def _drop_and_come_back(app: Any, client: AgentClient, times: int) -> None:
+    stream = client.events()
+    for _ in range(times):
+        app.state.control.drop(agent_id=app.state.sandbox.config.bot.id)
+        while not isinstance(await stream.next(timeout=5), ConnectionDropped):
+            pass
+        while not isinstance(await stream.next(timeout=5), Reconnected):
+            pass
+
+
+async def test_a_stable_link_that_drops_is_retried_at_once_every_time(app: Any, eio: int) -> None:
+    # Issue 16, defect 5: links up for a while that drop once came back only after an
+    # ever longer wait (p99 28 s), as only a minute-long link reset the count.
+    rng = LowRandom()
+    policy = ReconnectPolicy(stable_after_seconds=1e-9)  # every logged-in link counts as stable
+    async with client_for(app, eio, reconnect=policy, rng=rng) as client:
+        await _drop_and_come_back(app, client, 3)
+    assert rng.ranges == [(0.1, 0.5)] * 3
+
+
+async def test_links_that_fail_fast_back_off_more_each_time(app: Any, eio: int) -> None:
+    rng = LowRandom()
+    policy = ReconnectPolicy(stable_after_seconds=1e9)  # no link lives long enough
+    async with client_for(app, eio, reconnect=policy, rng=rng) as client:
+        await _drop_and_come_back(app, client, 4)
+    assert rng.ranges == [(0.1, 0.5), (0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
