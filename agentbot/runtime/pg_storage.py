@@ -53,6 +53,7 @@ __all__ = [
     "PgPluginStore",
     "PgSeenMessages",
     "PgStorage",
+    "apply_migrations",
     "default_namespace",
     "describe_url",
     "is_postgres_url",
@@ -95,6 +96,36 @@ _MIGRATION_LOCK = 0x61_67_65_6E_74_62_6F_74  # "agentbot"
 _BATCH_MAX = 500
 _RETRY_INITIAL_SECONDS = 0.5
 _RETRY_MAX_SECONDS = 10.0
+
+
+def apply_migrations(db: psycopg.Connection[Any], *, where: str) -> int:
+    """Bring the schema up to :data:`MIGRATIONS` (idempotent, safe to race); return its version.
+
+    Runs in one transaction under an advisory lock, so replicas starting together migrate
+    once and a failed step leaves the schema as it was. Raises :class:`ConfigError` when the
+    database is newer than this agentbot.
+    """
+    with db.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS agentbot_schema_version ("
+            " version INTEGER PRIMARY KEY,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        row = db.execute("SELECT coalesce(max(version), 0) FROM agentbot_schema_version").fetchone()
+        current = int(row[0]) if row else 0
+        if current > len(MIGRATIONS):
+            raise ConfigError(
+                f"storage {where} has schema version {current}, newer than this agentbot "
+                f"knows ({len(MIGRATIONS)}): upgrade agentbot",
+                section="runtime",
+                key="storage_url",
+            )
+        for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+            db.execute(step.encode())
+            db.execute("INSERT INTO agentbot_schema_version (version) VALUES (%s)", (version,))
+            logger.info("storage: applied schema migration %d", version)
+    return max(current, len(MIGRATIONS))
 
 
 def is_postgres_url(url: str) -> bool:
@@ -211,30 +242,7 @@ class PgStorage(Storage):
             ) from None
 
     def _migrate(self) -> None:
-        with self._direct.transaction():
-            self._direct.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            self._direct.execute(
-                "CREATE TABLE IF NOT EXISTS agentbot_schema_version ("
-                " version INTEGER PRIMARY KEY,"
-                " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
-            row = self._direct.execute(
-                "SELECT coalesce(max(version), 0) FROM agentbot_schema_version"
-            ).fetchone()
-            current = int(row[0]) if row else 0
-            if current > len(MIGRATIONS):
-                raise ConfigError(
-                    f"storage postgresql://{self.path} has schema version {current}, newer "
-                    f"than this agentbot knows ({len(MIGRATIONS)}): upgrade agentbot",
-                    section="runtime",
-                    key="storage_url",
-                )
-            for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
-                self._direct.execute(step)
-                self._direct.execute(
-                    "INSERT INTO agentbot_schema_version (version) VALUES (%s)", (version,)
-                )
-                logger.info("storage: applied schema migration %d", version)
+        apply_migrations(self._direct, where=f"postgresql://{self.path}")
 
     def _load(self) -> None:
         rows = self._direct.execute(
