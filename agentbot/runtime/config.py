@@ -26,7 +26,11 @@
     human_first = true                         # a human in a chat silences the bot there
     resume_after_human_leaves = false
     storage_path = "bot.sqlite3"               # default: the platform's user data dir
+    storage_url = "postgresql://…"             # instead: PostgreSQL, for replicas (secret)
     on_storage_error = "memory"                # or "stop": when that file cannot be used
+
+    [server]
+    listen = "127.0.0.1:9108"                  # /metrics, /healthz, /readyz; default: off
 
     [plugins.greeter]                          # an installed plugin (entry point "greeter")
     order = 10                                 # lower runs first and wins confidence ties
@@ -73,6 +77,7 @@ __all__ = [
     "BotConfig",
     "PluginSection",
     "RuntimeSettings",
+    "ServerSettings",
     "SmartsuppSettings",
     "default_storage_path",
     "load_config",
@@ -102,7 +107,7 @@ _ENV_FOR_KEY = {key: variable for variable, key in ENV_OVERRIDES.items()}
 #: Keys of a ``[plugins.NAME]`` section that the runtime reads; the rest is the plugin's.
 PLUGIN_RESERVED_KEYS = frozenset({"enabled", "order", "path"})
 
-_SECTIONS = ("smartsupp", "pacing", "runtime", "plugins")
+_SECTIONS = ("smartsupp", "pacing", "runtime", "server", "plugins")
 
 
 def _eio_version(_instance: object, _attribute: attrs.Attribute[int], value: int) -> None:
@@ -147,6 +152,19 @@ def _non_negative(_instance: object, attribute: attrs.Attribute[Any], value: flo
 def _confidence(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not 0 <= value <= 1:
         raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
+
+
+def _storage_url(_instance: object, _attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("storage_url must start with postgresql:// (the URL is not shown)")
+
+
+def _listen(_instance: object, _attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is None:
+        return
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"listen must be HOST:PORT (e.g. 127.0.0.1:9108), got {value[:60]!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -198,6 +216,12 @@ class RuntimeSettings:
     """Candidate replies below this confidence are never sent."""
     storage_path: Path | None = None
     """SQLite file for plugin storage and seen message ids; default in the user data dir."""
+    storage_url: str | None = attrs.field(default=None, repr=False, validator=_storage_url)
+    """``postgresql://…``: keep state in PostgreSQL (replicas) instead of SQLite; secret."""
+    storage_namespace: str | None = None
+    """This bot's rows in a shared database; default ``<smartsupp host>/<agent id>``."""
+    lease_ttl_seconds: float = attrs.field(default=10.0, validator=_positive)
+    """With storage_url: a dead active replica is replaced within this plus a third."""
     seen_retention_days: float = attrs.field(default=30.0, validator=_positive)
     """How long answered message ids are remembered (to never answer one twice)."""
     chat_queue_size: int = attrs.field(default=64, validator=_positive)
@@ -207,6 +231,14 @@ class RuntimeSettings:
     on_storage_error: Literal["memory", "stop"] = "memory"
     """When the storage file cannot be used: "memory" keeps answering (state not kept across
     a restart), "stop" ends the bot with one error line."""
+
+
+@attrs.frozen(kw_only=True)
+class ServerSettings:
+    """``[server]``: the operations endpoint (/metrics, /healthz, /readyz); off by default."""
+
+    listen: str | None = attrs.field(default=None, validator=_listen)
+    """``HOST:PORT`` to serve on, e.g. ``127.0.0.1:9108``; None (the default) serves nothing."""
 
 
 @attrs.frozen(kw_only=True)
@@ -231,6 +263,7 @@ class BotConfig:
     smartsupp: SmartsuppSettings
     pacing: PacingSettings = attrs.field(factory=PacingSettings)
     runtime: RuntimeSettings = attrs.field(factory=RuntimeSettings)
+    server: ServerSettings = attrs.field(factory=ServerSettings)
     plugins: tuple[PluginSection, ...] = ()
 
     @property
@@ -373,6 +406,9 @@ def load_config(
         ),
         runtime=structure_section(
             RuntimeSettings, _table(data, "runtime", where), path=where, section="runtime"
+        ),
+        server=structure_section(
+            ServerSettings, _table(data, "server", where), path=where, section="server"
         ),
         plugins=_plugin_sections(_table(data, "plugins", where), where),
     )
