@@ -32,6 +32,11 @@ Rules that hold for every hook:
 * Order: plugins are called in the plugin order (``order`` in ``[plugins.NAME]``, then their
   position in bot.toml). For the visitor-message hook the order breaks confidence ties.
 * ``AGENTBOT_TRACE_HOOKS=1`` in the environment logs every call, its arguments and results.
+* ``hookimpl`` options: ``specname="on_…"`` (implement a hook under another function name)
+  and ``optionalhook`` work as in pluggy. ``tryfirst``, ``trylast``, ``wrapper`` and
+  ``hookwrapper`` are refused at start-up with an error naming the plugin and the option:
+  the runtime calls each implementation itself, so pluggy would silently ignore them (the
+  order comes from ``order`` in ``[plugins.NAME]``).
 
 Why no hook uses ``firstresult=True``: an async implementation returns a coroutine, which is
 never ``None``, so pluggy's "first non-None result wins" would let any coroutine win before it
@@ -49,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from agentbot.api.assumed import Chat
+    from agentbot.api.models import Chat
     from agentbot.api.events import ServerEvent
     from agentbot.api.models import Agent, Message, Rating, Visitor
     from agentbot.api.requests import AgentConnectReply

@@ -283,6 +283,7 @@ class PluginHost:
         if self._pm.has_plugin(plugin.name):
             raise PluginError(f"plugin {plugin.name!r} is loaded twice", plugin=plugin.name)
         _check_parameters(plugin)
+        _check_impl_options(plugin)
         try:
             self._pm.register(plugin.plugin, name=plugin.name)
         except pluggy.PluginValidationError as exc:
@@ -560,6 +561,40 @@ class PluginHost:
             if self._pm.has_plugin(plugin.name):
                 self._pm.unregister(name=plugin.name)
         self._impl_cache.clear()
+
+
+UNSUPPORTED_IMPL_OPTIONS: Mapping[str, str] = {
+    "tryfirst": "the plugin order is bot.toml's: set `order` in [plugins.NAME]",
+    "trylast": "the plugin order is bot.toml's: set `order` in [plugins.NAME]",
+    "wrapper": "the runtime calls each implementation itself, so a wrapper would never run",
+    "hookwrapper": "the runtime calls each implementation itself, so a wrapper would never run",
+}
+"""pluggy hookimpl options agentbot refuses at start-up (and why), instead of ignoring them."""
+
+
+def _check_impl_options(plugin: LoadedPlugin) -> None:
+    """Refuse ``hookimpl`` options the runtime would silently ignore, naming plugin and option.
+
+    The runtime calls implementations itself (to await coroutines and keep time budgets),
+    not through pluggy's call loop, so pluggy's ordering and wrapper options have no effect.
+    """
+    marker = f"{hookspecs.PROJECT_NAME}_impl"
+    for attribute in dir(plugin.plugin):
+        try:
+            member = getattr(plugin.plugin, attribute)
+        except Exception:
+            continue
+        options = getattr(member, marker, None)
+        if not isinstance(options, dict):
+            continue
+        for option, why in UNSUPPORTED_IMPL_OPTIONS.items():
+            if options.get(option):
+                raise PluginError(
+                    f"plugin {plugin.name!r}: {attribute} uses hookimpl({option}=True), which "
+                    f"agentbot does not support ({why})",
+                    plugin=plugin.name,
+                    hook=attribute,
+                )
 
 
 def _check_parameters(plugin: LoadedPlugin) -> None:

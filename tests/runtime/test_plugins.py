@@ -186,6 +186,35 @@ def test_parameter_the_hook_does_not_offer_is_an_error(tmp_path: Path) -> None:
         host.load()
 
 
+@pytest.mark.parametrize("option", ["tryfirst", "trylast", "wrapper", "hookwrapper"])
+def test_hookimpl_options_the_runtime_would_ignore_are_refused(tmp_path: Path, option: str) -> None:
+    # wrapper=True hooks used to never run, and nothing said so.
+    class Optioned:
+        @hookimpl(**{option: True})
+        def on_visitor_message(self, text: str) -> Any:
+            yield  # a generator, as pluggy wants of wrappers
+
+    host = PluginHost(config_file(tmp_path, ""), extra=[("opt", Optioned())], entry_points={})
+    with pytest.raises(PluginError) as info:
+        host.load()
+    assert str(info.value).startswith(
+        f"plugin 'opt': on_visitor_message uses hookimpl({option}=True), which agentbot does "
+        "not support ("
+    )
+    assert (info.value.plugin, info.value.hook) == ("opt", "on_visitor_message")
+
+
+def test_specname_hookimpl_option_still_works(tmp_path: Path) -> None:
+    class Renamed:
+        @hookimpl(specname="on_visitor_message")
+        def answer(self, text: str) -> None:
+            pass
+
+    host = PluginHost(config_file(tmp_path, ""), extra=[("r", Renamed())], entry_points={})
+    (loaded,) = host.load()
+    assert loaded.hooks == ("on_visitor_message",)
+
+
 def test_order_then_position_decides_the_plugin_order(tmp_path: Path) -> None:
     class P:
         @hookimpl
