@@ -40,7 +40,7 @@ from agentbot.api import (
 )
 from agentbot.client.backoff import Backoff, ReconnectPolicy
 from agentbot.client.events import ConnectionDropped, Reconnected
-from agentbot.client.websocket import FrameSession, LinkClosed
+from agentbot.client.websocket import DEFAULT_MAX_FRAME_BYTES, FrameSession, LinkClosed
 from agentbot.errors import (
     AgentbotError,
     ApiError,
@@ -180,7 +180,9 @@ class AgentClient:
     Bounds: at most ``event_buffer`` decoded events wait for the consumer; when the buffer is
     full the client stops reading the socket (backpressure), so memory stays bounded by
     ``event_buffer`` events plus one socket read (64 KiB). A consumer that stalls longer
-    than the server's ping timeout will lose the link and get it back by reconnecting.
+    than the server's ping timeout will lose the link and get it back by reconnecting. A
+    message over ``max_frame_bytes`` (default 1 MiB) closes the link with code 1009 ("message
+    too big") as soon as its header arrives, and the client reconnects.
 
     Transport: ``http_client`` is an ``httpx.AsyncClient`` to connect through (TLS settings,
     proxies, extra ``headers``); ``asgi_app`` runs the connection in-process against an ASGI
@@ -214,9 +216,13 @@ class AgentClient:
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS,
         event_buffer: int = DEFAULT_EVENT_BUFFER,
         rng: random.Random | None = None,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     ) -> None:
         if event_buffer < 1:
             raise ValueError("event_buffer must be at least 1")
+        if max_frame_bytes < 1:
+            raise ValueError("max_frame_bytes must be at least 1")
+        self.max_frame_bytes = max_frame_bytes
         self.url = url
         self.agent_id = str(agent_id)
         self.version = ProtocolVersion.from_eio(eio)
@@ -440,6 +446,20 @@ class AgentClient:
         link.kick()
         await anyio.lowlevel.checkpoint()
 
+    async def flush(self) -> None:
+        """Write every queued frame to the socket now; return once written.
+
+        For ordering across transports: ``chat.typing`` true must reach the server before a
+        message posted over REST right after it. At once when no link is up.
+        """
+        link = self._link
+        if link is None or not link.ready:
+            return
+        try:
+            await self._flush(link)
+        except LinkClosed as exc:
+            link.drop(exc.reason)
+
     async def logout(
         self, *, device_token: str | None = None, device_platform: str | None = None
     ) -> None:
@@ -644,6 +664,7 @@ class AgentClient:
                     timeout=self._connect_timeout,
                 ) as ws:
                     assert isinstance(ws, FrameSession)
+                    ws.max_frame_bytes = self.max_frame_bytes
                     link.ws = ws
                     async with anyio.create_task_group() as tg:
                         tg.start_soon(self._read_loop, link, first, down_since, attempts)
@@ -716,9 +737,12 @@ class AgentClient:
         self, link: _Link, event: object, first: bool, down_since: float | None, attempts: int
     ) -> None:
         if isinstance(event, Event):
-            for item in decode_events(event.name, event.args):
-                if isinstance(item, MalformedEvent):
-                    logger.warning("agent %s: %s", self.agent_id, item.error)
+            items = decode_events(event.name, event.args)
+            bad = [item for item in items if isinstance(item, MalformedEvent)]
+            if bad:  # one line per received event, however many bulk items were bad
+                more = f" (and {len(bad) - 1} more of {len(items)} items)" if len(bad) > 1 else ""
+                logger.warning("agent %s: %s%s", self.agent_id, bad[0].error, more)
+            for item in items:
                 await self._emit(item)
                 if isinstance(item, Logout):
                     link.drop("the server ended this session (logout)", final="logout")

@@ -19,6 +19,7 @@ __all__ = [
     "OP_TEXT",
     "FrameError",
     "FrameReader",
+    "FrameTooLarge",
 ]
 
 OP_CONTINUATION = 0x0
@@ -33,6 +34,14 @@ _CONTROL_OPCODES = (OP_CLOSE, OP_PING, OP_PONG)
 
 class FrameError(Exception):
     """The server broke RFC 6455 (or our size cap); the link must be closed."""
+
+
+class FrameTooLarge(FrameError):
+    """A message is over ``max_message_bytes``: refused from its header, never buffered."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class FrameReader:
@@ -91,7 +100,7 @@ class FrameReader:
             fin = b0 & 0x80
             opcode = b0 & 0x0F
             if length > limit:
-                raise FrameError(f"frame larger than {limit} bytes")
+                raise FrameTooLarge(f"frame larger than {limit} bytes", limit=limit)
             end = pos + header + length
             if end > size:
                 break
@@ -112,7 +121,7 @@ class FrameReader:
                 self._fragments.append(payload)
                 self._fragments_bytes += length
                 if self._fragments_bytes > limit:
-                    raise FrameError(f"message larger than {limit} bytes")
+                    raise FrameTooLarge(f"message larger than {limit} bytes", limit=limit)
                 if fin:
                     first = self._fragment_opcode
                     whole = b"".join(self._fragments)

@@ -29,11 +29,28 @@ import wsproto.events
 import wsproto.utilities
 from httpx_ws import AsyncWebSocketSession
 
-from agentbot.client.frames import OP_BINARY, OP_CLOSE, OP_PING, FrameError, FrameReader
+from agentbot.client.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    FrameError,
+    FrameReader,
+    FrameTooLarge,
+)
 
-__all__ = ["DEFAULT_MAX_FRAME_BYTES", "READ_CHUNK_BYTES", "FrameSession", "LinkClosed"]
+__all__ = [
+    "CLOSE_MESSAGE_TOO_BIG",
+    "DEFAULT_MAX_FRAME_BYTES",
+    "READ_CHUNK_BYTES",
+    "FrameSession",
+    "LinkClosed",
+]
 
-DEFAULT_MAX_FRAME_BYTES = 1_000_000
+#: 1 MiB: Smartsupp's events are a few kB (a bulk after a reconnect tens of kB), and a cap
+#: well below 16 MB keeps one hostile frame from costing the bot that much memory (issue 16).
+DEFAULT_MAX_FRAME_BYTES = 1_048_576
+#: RFC 6455 §7.4.1: "a message that is too big for it to process".
+CLOSE_MESSAGE_TOO_BIG = 1009
 READ_CHUNK_BYTES = 65_536
 _CLOSE_TIMEOUT_SECONDS = 1.0
 
@@ -93,6 +110,13 @@ class FrameSession(AsyncWebSocketSession):
                 raise LinkClosed(self._closed_reason)
             try:
                 frames = reader.feed(data)
+            except FrameTooLarge as exc:
+                self._closed_reason = (
+                    f"message too big: over the {exc.limit}-byte frame limit "
+                    f"([smartsupp] max_frame_bytes); closed with code {CLOSE_MESSAGE_TOO_BIG}"
+                )
+                await self.close_quietly(CLOSE_MESSAGE_TOO_BIG, "message too big")
+                raise LinkClosed(self._closed_reason) from exc
             except FrameError as exc:
                 self._closed_reason = f"invalid WebSocket data: {exc}"
                 await self.close_quietly(1002, "protocol error")

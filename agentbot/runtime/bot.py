@@ -222,6 +222,7 @@ class Bot:
             auth_token=settings.auth_token,
             eio=settings.eio,
             track_visitors=self._track_visitors,
+            max_frame_bytes=settings.max_frame_bytes,
         )
         return client
 

@@ -9,6 +9,7 @@
     auth_token = "6d267d…"                     # secret, optional
     eio = 3                                    # 3 (Smartsupp, socket.io 2.x) or 4
     track_visitors = false                     # wanted agent.track_visitors value
+    max_frame_bytes = 1048576                  # larger server messages close the link
     send_via = "rest"                          # "rest" (documented) or "socket" (assumed)
     api_url = "https://app.smartsupp.com/rest" # default; assumed, unverified
     api_token = "…"                            # secret: the REST credential
@@ -177,6 +178,9 @@ class SmartsuppSettings:
     auth_token: str | None = attrs.field(default=None, repr=False)
     eio: int = attrs.field(default=3, validator=_eio_version)
     track_visitors: bool = False
+    max_frame_bytes: int = attrs.field(default=1_048_576, validator=_positive)
+    """Largest WebSocket message accepted from the server; a larger one closes the link
+    ("message too big", code 1009) and the client reconnects."""
     send_via: str = attrs.field(default="rest", validator=_one_of(SEND_VIA))
     """How replies leave: ``"rest"`` (``POST /v2/conversations/{id}``, the documented way)
     or ``"socket"`` (a ``chat.message`` request, which no vendor source shows). Typing always

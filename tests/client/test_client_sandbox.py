@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -237,3 +238,60 @@ async def test_links_that_fail_fast_back_off_more_each_time(app: Any, eio: int) 
     async with client_for(app, eio, reconnect=policy, rng=rng) as client:
         await _drop_and_come_back(app, client, 4)
     assert rng.ranges == [(0.1, 0.5), (0.0, 1.0), (0.0, 2.0), (0.0, 4.0)]
+
+
+async def test_a_frame_over_the_limit_closes_the_link_with_1009_and_it_comes_back(
+    app: Any, eio: int
+) -> None:
+    # Issue 16, defect 7: the cap is configurable and says why the link closed.
+    control = app.state.control
+    limit = 64 * 1024
+    async with client_for(app, eio, max_frame_bytes=limit) as client:
+        stream = client.events()
+        control.malformed(
+            agent_id=app.state.sandbox.config.bot.id,
+            frame='42["x",{"blob":"' + "a" * (limit + 1) + '"}]',
+        )
+        dropped = await stream.next(timeout=5)
+        assert isinstance(dropped, ConnectionDropped)
+        assert "message too big" in dropped.reason
+        assert f"{limit}-byte" in dropped.reason
+        assert "1009" in dropped.reason
+        assert isinstance(await stream.next(timeout=5), Reconnected)
+
+
+async def test_a_frame_at_the_limit_is_taken(app: Any, eio: int) -> None:
+    control = app.state.control
+    limit = 64 * 1024
+    async with client_for(app, eio, max_frame_bytes=limit) as client:
+        stream = client.events()
+        frame = '42["x.y",{"blob":"' + "a" * (limit - 40) + '"}]'
+        control.malformed(agent_id=app.state.sandbox.config.bot.id, frame=frame)
+        event = await stream.next(timeout=5)
+        assert type(event).__name__ == "UnknownEvent"
+
+
+async def test_a_bulk_with_garbage_items_delivers_the_good_ones_and_logs_once(
+    app: Any, eio: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    control = app.state.control
+    good = {"name": "chat.agent_unread", "data": {"chatId": "c1"}}
+    bad = {"name": "chat.agent_unread", "data": {"chatId": 5}}
+    items = [good, bad, "garbage", {"name": "bulk", "data": []}, good]
+    async with client_for(app, eio) as client:
+        stream = client.events()
+        control.malformed(
+            agent_id=app.state.sandbox.config.bot.id, frame="42" + json.dumps(["bulk", items])
+        )
+        got = [await stream.next(timeout=5) for _ in items]
+    names = [type(event).__name__ for event in got]
+    assert names == [
+        "ChatAgentUnread",
+        "MalformedEvent",
+        "MalformedEvent",
+        "MalformedEvent",
+        "ChatAgentUnread",
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "and 2 more of 5 items" in warnings[0]
