@@ -54,9 +54,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from agentbot.api.models import Chat
     from agentbot.api.events import ServerEvent
-    from agentbot.api.models import Agent, Message, Rating, Visitor
+    from agentbot.api.models import Agent, Chat, Message, Rating, Visitor
     from agentbot.api.requests import AgentConnectReply
     from agentbot.errors import ApiError
     from agentbot.runtime.handle import PluginBot
