@@ -63,9 +63,7 @@ class SandboxControl:
         """Create a scripted visitor (no socket). Fields: name, email, phone, lang, group,
         page_url, page_title, referer, domain, variables, visits."""
         visitor = self.sandbox.state.create_visitor(fields)
-        self.sandbox.to_agents_about(
-            visitor, "visitor.connected", {"visitor": wire.visitor_for_agents(visitor)}
-        )
+        self.sandbox.to_agents_about(visitor, "visitor.connected", wire.visitor_for_agents(visitor))
         self.sandbox.notify()
         return {"visitor": wire.visitor_for_agents(visitor)}
 

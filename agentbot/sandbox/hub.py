@@ -146,18 +146,23 @@ class Sandbox:
 
     def agent_presence_changed(self) -> None:
         """Announce presence changes: to the other agents when one agent's first connection
-        logs in or its last one closes (``agent.connected`` / ``agent.disconnected``, payload
-        ``{id}``, an assumed shape, PROTOCOL.md §3), and to visitors when the account as a
+        logs in or its last one closes (``agent.connected`` with the agent, ``agent.disconnected``
+        ``{id}``: S4), and to visitors when the account as a
         whole goes online or offline (``account.updated``, §4)."""
         for agent in self.config.agents:
             status = self.agent_status(agent.id)
             if self._announced_agents.get(agent.id, "offline") == status:
                 continue
             self._announced_agents[agent.id] = status
-            name = "agent.connected" if status == "online" else "agent.disconnected"
+            # S4: agent.connected carries the full agent, agent.disconnected only {id}.
+            if status == "online":
+                name, payload = "agent.connected", wire.agent_profile(agent, status=status)
+                del payload["disabled"]  # not in S4's AgentConnectedEvent
+            else:
+                name, payload = "agent.disconnected", {"id": agent.id}
             for conn in self.agent_connections():
                 if conn.agent_id != agent.id:
-                    conn.emit(name, {"id": agent.id})
+                    conn.emit(name, payload)
         status = self.account_status()
         if status == self._announced_status:
             return
@@ -268,7 +273,8 @@ class Sandbox:
         if chat is None:
             chat = self.state.open_chat(visitor)
             message = self.state.add_message(chat, sub_type="contact", text=text)
-            self.to_agents("chat.opened", {"chat": wire.chat_for_agents(chat)})
+            chat_opened = {"chatId": chat.id, "chat": wire.chat_for_agents(chat)}
+            self.to_agents("chat.opened", chat_opened)
         else:
             message = self.state.add_message(chat, sub_type="contact", text=text)
         payload = {"chatId": chat.id, "message": wire.message(message)}
@@ -379,7 +385,7 @@ class Sandbox:
                 "chat.agent_joined",
                 {
                     "chatId": chat.id,
-                    "agent": wire.agent_summary(agent),
+                    "agent": wire.agent_summary(agent, status=self.agent_status(agent.id)),
                     "message": wire.message(message),
                 },
             )
@@ -395,10 +401,46 @@ class Sandbox:
                 "chat.agent_left",
                 {
                     "chatId": chat.id,
-                    "agent": wire.agent_summary(agent),
+                    "agent": wire.agent_summary(agent, status=self.agent_status(agent.id)),
                     "message": wire.message(message),
                 },
             )
+            self.notify()
+        return message
+
+    def agent_assign(
+        self, chat: ChatRecord, agent: SandboxAgent, *, by: SandboxAgent
+    ) -> MessageRecord | None:
+        """Agent ``by`` assigns ``agent`` to the chat: ``chat.agent_assigned`` to everyone.
+
+        S2 ``Events.ChatAgentAssigned {chatId, assigned: Agent, assignedBy: Agent, message}``,
+        the message an ``agent_assign {assigned, assignedBy}`` system event.
+        """
+        message = self.state.assign(chat, agent.id, by=by.id)
+        if message is not None:
+            payload = {
+                "chatId": chat.id,
+                "assigned": wire.agent_summary(agent, status=self.agent_status(agent.id)),
+                "assignedBy": wire.agent_summary(by, status=self.agent_status(by.id)),
+                "message": wire.message(message),
+            }
+            self.to_chat(chat, "chat.agent_assigned", payload)
+            self.notify()
+        return message
+
+    def agent_unassign(
+        self, chat: ChatRecord, agent: SandboxAgent, *, by: SandboxAgent
+    ) -> MessageRecord | None:
+        """Agent ``by`` unassigns ``agent``: ``chat.agent_unassigned`` (S2), to everyone."""
+        message = self.state.unassign(chat, agent.id, by=by.id)
+        if message is not None:
+            payload = {
+                "chatId": chat.id,
+                "unassigned": wire.agent_summary(agent, status=self.agent_status(agent.id)),
+                "unassignedBy": wire.agent_summary(by, status=self.agent_status(by.id)),
+                "message": wire.message(message),
+            }
+            self.to_chat(chat, "chat.agent_unassigned", payload)
             self.notify()
         return message
 

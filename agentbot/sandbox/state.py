@@ -254,38 +254,52 @@ class AccountState:
         """Write a typing on/off entry to the transcript."""
         self.log(chat, kind="typing", by=by, agent_id=agent_id, is_typing=is_typing)
 
-    def assign(self, chat: ChatRecord, agent_id: str) -> MessageRecord | None:
-        """Add an agent to the chat; return the join event message, or None if already in."""
+    def assign(
+        self, chat: ChatRecord, agent_id: str, *, by: str | None = None
+    ) -> MessageRecord | None:
+        """Add an agent to the chat; return the event message, or None if already in.
+
+        The agent joined on its own (``agent_join {agentId}``), or was assigned by agent ``by``
+        (``agent_assign {assigned, assignedBy}``): S2 ``MessageEventContent``.
+        """
         if agent_id in chat.assigned_ids:
             return None
         chat.assigned_ids.append(agent_id)
         if chat.status == "pending":
             chat.status = "open"
+        if by is None:
+            content_type, data = "agent_join", {"agentId": agent_id}
+            event = "chat.agent_joined"
+        else:
+            content_type, data = "agent_assign", {"assigned": agent_id, "assignedBy": by}
+            event = "chat.agent_assigned"
         message = self.add_message(
-            chat,
-            sub_type="system",
-            text=None,
-            type="event",
-            content_type="agent_join",
-            data={"agentId": agent_id},
+            chat, sub_type="system", text=None, type="event", content_type=content_type, data=data
         )
-        self.log(chat, kind="event", by="agent", agent_id=agent_id, event="chat.agent_joined")
+        self.log(chat, kind="event", by="agent", agent_id=agent_id, event=event)
         return message
 
-    def unassign(self, chat: ChatRecord, agent_id: str) -> MessageRecord | None:
-        """Remove an agent from the chat; return the leave event message, or None if not in."""
+    def unassign(
+        self, chat: ChatRecord, agent_id: str, *, by: str | None = None
+    ) -> MessageRecord | None:
+        """Remove an agent from the chat; return the event message, or None if not in.
+
+        ``agent_leave {agentId}``, or ``agent_unassign {unassigned, unassignedBy}`` when agent
+        ``by`` did it (S2 ``MessageEventContent``).
+        """
         if agent_id not in chat.assigned_ids:
             return None
         chat.assigned_ids.remove(agent_id)
+        if by is None:
+            content_type, data = "agent_leave", {"agentId": agent_id}
+            event = "chat.agent_left"
+        else:
+            content_type, data = "agent_unassign", {"unassigned": agent_id, "unassignedBy": by}
+            event = "chat.agent_unassigned"
         message = self.add_message(
-            chat,
-            sub_type="system",
-            text=None,
-            type="event",
-            content_type="agent_leave",
-            data={"agentId": agent_id},
+            chat, sub_type="system", text=None, type="event", content_type=content_type, data=data
         )
-        self.log(chat, kind="event", by="agent", agent_id=agent_id, event="chat.agent_left")
+        self.log(chat, kind="event", by="agent", agent_id=agent_id, event=event)
         return message
 
     def close(

@@ -124,9 +124,7 @@ def _connect(hub: Sandbox, conn: SandboxConnection, request: VisitorConnect) -> 
     conn.authenticated = True
     logger.info("connection %s: visitor %s connected", conn.id, visitor.id)
     if first_tab:
-        hub.to_agents_about(
-            visitor, "visitor.connected", {"visitor": wire.visitor_for_agents(visitor)}
-        )
+        hub.to_agents_about(visitor, "visitor.connected", wire.visitor_for_agents(visitor))
     reply: dict[str, Any] = {
         "serverVersion": hub.config.server_version,
         "visitor": wire.visitor_identity(visitor),

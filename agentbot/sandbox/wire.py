@@ -56,14 +56,11 @@ def account_agent(agent: SandboxAgent, *, status: str) -> dict[str, Any]:
     }
 
 
-def agent_summary(agent: SandboxAgent) -> dict[str, Any]:
-    """The ``agent`` inside ``chat.agent_joined`` / ``chat.agent_left`` (**assumed**)."""
-    return {
-        "id": agent.id,
-        "nickname": agent.nickname,
-        "fullname": agent.fullname,
-        "avatar": agent.avatar,
-    }
+def agent_summary(agent: SandboxAgent, *, status: str) -> dict[str, Any]:
+    """The ``agent`` of ``chat.agent_joined``/``_left`` and ``assigned``/``assignedBy`` of
+    ``chat.agent_(un)assigned``: S2 ``Agent {id, status, groups, nickname, fullname,
+    description, avatar}``."""
+    return account_agent(agent, status=status)
 
 
 def groups(config: SandboxConfig, *, with_status: str | None = None) -> list[dict[str, Any]]:
@@ -118,14 +115,43 @@ def visitor_identity(visitor: VisitorRecord) -> dict[str, Any]:
 
 
 def visitor_for_agents(visitor: VisitorRecord) -> dict[str, Any]:
-    """A visitor as agents see it: identity plus page data (PROTOCOL.md §3)."""
+    """A visitor as agents see it: the flat object of S4's ``visitor.connected`` example.
+
+    Field order as on that page; ``visitsCount`` (not the visitor side's ``visits``) and the
+    other counts, ``status``, ``servedBy``, ``loc*`` as the agent side has them. The sandbox
+    knows no location, user agent or contact, so those are null; ``phone``, ``group``,
+    ``pageTitle`` and ``variables`` (S1 ``visitor``, S2) follow.
+    """
     return {
-        **visitor_identity(visitor),
-        "pageUrl": visitor.page_url,
-        "pageTitle": visitor.page_title,
-        "referer": visitor.referer,
-        "domain": visitor.domain,
+        "id": visitor.id,
+        "persisted": True,
+        "status": "active",
+        "chatId": visitor.chat_id,
+        "contactId": None,
         "createdAt": visitor.created_at,
+        "connectedAt": visitor.created_at,
+        "lang": visitor.lang,
+        "name": visitor.name,
+        "email": visitor.email,
+        "note": None,
+        "bannedAt": None,
+        "domain": visitor.domain,
+        "pageUrl": visitor.page_url,
+        "referer": visitor.referer,
+        "locIp": None,
+        "locCode": None,
+        "locCountry": None,
+        "locCity": None,
+        "viewsCount": visitor.visits,
+        "chatsCount": 1 if visitor.chat_id else 0,
+        "visitsCount": visitor.visits,
+        "servedBy": [],
+        "userAgent": None,
+        "browser": None,
+        "phone": visitor.phone,
+        "group": visitor.group,
+        "pageTitle": visitor.page_title,
+        "variables": dict(visitor.variables),
     }
 
 

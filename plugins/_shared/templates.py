@@ -81,7 +81,7 @@ def visitor_fields(visitor: Any) -> dict[str, Any]:
         "lang": getattr(visitor, "lang", None),
         "page_title": getattr(visitor, "page_title", None),
         "page_url": getattr(visitor, "page_url", None),
-        "visits": getattr(visitor, "visits", None),
+        "visits": getattr(visitor, "visit_count", None),
     }
     variables = getattr(visitor, "variables", None) or {}
     for key, value in dict(variables).items():

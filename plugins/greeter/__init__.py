@@ -131,7 +131,7 @@ class Greeter:
         if visitor_id:
             returning = bool(bot.storage.get(f"visitor:{visitor_id}"))
             bot.storage.set(f"visitor:{visitor_id}", True)
-        if visitor is not None and config.returning_by_visits and (visitor.visits or 0) > 1:
+        if visitor is not None and config.returning_by_visits and (visitor.visit_count or 0) > 1:
             returning = True
         return choose_greeting(config, visitor, returning=returning)
 

@@ -260,7 +260,7 @@ async def test_visitor_lookup_against_the_sandbox_with_track_visitors_off(
         assert len(seen) == 1
         found = seen[0]
         assert found is not None
-        assert (found.id, found.name, found.lang, found.visits) == (
+        assert (found.id, found.name, found.lang, found.visit_count) == (
             visitor.id,
             "Ada",
             "de",

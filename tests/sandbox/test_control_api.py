@@ -188,7 +188,8 @@ async def test_fault_endpoints(client: httpx.AsyncClient) -> None:
     async with raw_socket(client) as agent, raw_socket(client) as other:
         await agent.login()
         await other.login(agent_id="human-1", token="human-token")
-        assert await agent.event() == ("agent.connected", {"id": "human-1"})
+        name, payload = await agent.event()  # S4: the full agent
+        assert (name, payload["id"], payload["status"]) == ("agent.connected", "human-1", "online")
         fault = (
             await post(
                 client, "/api/faults/ack", {"request": "agent.logout", "action": "drop", "count": 1}

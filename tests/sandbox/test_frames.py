@@ -10,6 +10,7 @@ import pytest
 from httpx_ws import WebSocketDisconnect
 from starlette.applications import Starlette
 
+from agentbot.api import AgentConnected, decode_event
 from agentbot.sandbox import SandboxConfig, create_app
 
 from .rawclient import control_of, in_process, raw_socket
@@ -304,5 +305,9 @@ async def test_other_agents_hear_when_a_human_comes_online_and_leaves(
         await bot.login()
         async with raw_socket(client) as human:
             await human.login(agent_id="human-1", token="human-token")
-            assert await bot.event() == ("agent.connected", {"id": "human-1"})
+            name, payload = await bot.event()
+            # S4 AgentConnectedEvent: the full agent; AgentDisconnectedEvent: {id}.
+            event = decode_event(name, payload)
+            assert isinstance(event, AgentConnected)
+            assert (event.id, event.status, event.nickname) == ("human-1", "online", "alice")
         assert await bot.event() == ("agent.disconnected", {"id": "human-1"})

@@ -83,9 +83,10 @@ async def test_second_tab_does_not_announce_the_visitor_again(
         async with raw_socket(client) as tab1:
             _, hello = await tab1.visitor_login()
             visitor_id = hello["visitor"]["id"]
+            # S4: visitor.connected is the flat visitor object, not {visitor}.
             assert await agent.event() == (
                 "visitor.connected",
-                {"visitor": control_of(app).visitors()["visitors"][0]},
+                control_of(app).visitors()["visitors"][0],
             )
             async with raw_socket(client) as tab2:
                 await tab2.visitor_login(visitor_id)
