@@ -42,14 +42,6 @@ class TokenBucket:
             self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
-    def try_acquire_nowait(self) -> bool:
-        """Take a token if one is available now; return whether it was taken."""
-        self._refill()
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        return False
-
     async def acquire(self) -> float:
         """Take a token, waiting (on the clock) until one is due; return the seconds waited."""
         self._refill()

@@ -385,10 +385,6 @@ class PluginHost:
             self._impl_cache[hook] = cached
         return cached
 
-    def implements(self, hook: str) -> bool:
-        """Return whether any loaded plugin implements ``hook``."""
-        return bool(self._impls(hook))
-
     async def call(
         self,
         hook: str,

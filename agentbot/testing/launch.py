@@ -304,9 +304,7 @@ async def bot_harness(
                 asgi_app=app,
             )
 
-        # The runtime's wall clock, once Bot takes one (runtime_requests.md, request 3).
-        takes_wall_clock = "wall_clock" in inspect.signature(Bot).parameters
-        extra: dict[str, Any] = {"wall_clock": wall_clock} if takes_wall_clock else {}
+        extra: dict[str, Any] = {"wall_clock": wall_clock}
 
         def make_outbound(bot: Bot) -> Outbound:
             # As the Bot builds it, but the REST client talks to the in-process sandbox.
