@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -169,6 +170,7 @@ def test_no_shared_memory_file_is_used(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_a_logged_error_and_memory(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="agentbot.runtime.storage")  # whatever root is
     path = tmp_path / "bot.sqlite3"
     path.write_bytes(b"this is not a database, just some bytes " * 100)
     with Storage(path) as storage:
@@ -186,6 +188,7 @@ def test_a_file_that_is_not_a_database_is_a_logged_error_and_memory(
 def test_deleted_file_is_written_out_again_and_nothing_answered_is_forgotten(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="agentbot.runtime.storage")  # whatever root is
     # Before: writes went on into the unlinked inode; the next start found an empty file
     # and answered replayed messages a second time.
     path = tmp_path / "bot.sqlite3"
@@ -230,6 +233,7 @@ def immutable(tmp_path: Path) -> Iterator[Callable[[Path], None]]:
 def test_immutable_file_while_running_goes_on_in_memory_and_never_doubles(
     tmp_path: Path, immutable: Callable[[Path], None], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="agentbot.runtime.storage")  # whatever root is
     path = tmp_path / "bot.sqlite3"
     with Storage(path) as storage:
         storage.seen.add("answered")
