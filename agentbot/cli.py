@@ -291,7 +291,11 @@ def run(
     tune_gc()  # after plugins loaded: they are frozen out of the collector's sight too
 
     async def main_task() -> None:
-        await run_until_signalled(bot, supervised=supervised)
+        from agentbot.runtime.ops_server import operations_endpoint
+
+        listen, name = config.server.listen, config.smartsupp.agent_id
+        async with operations_endpoint(bot, listen=listen, name=name):
+            await run_until_signalled(bot, supervised=supervised)
 
     _run_bot_command(main_task)
     if bot.closed_reason in ("logout", "auth_failure"):

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -29,9 +30,15 @@ import anyio.abc
 import h11
 from prometheus_client.exposition import choose_encoder
 
-from agentbot.runtime.metrics import Metrics
+from agentbot.runtime.metrics import Metrics, MetricsSource
 
-__all__ = ["DEFAULT_MAX_LOOP_LAG_SECONDS", "TICK_SECONDS", "OpsServer", "parse_listen"]
+__all__ = [
+    "DEFAULT_MAX_LOOP_LAG_SECONDS",
+    "TICK_SECONDS",
+    "OpsServer",
+    "operations_endpoint",
+    "parse_listen",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -192,3 +199,27 @@ class OpsServer:
 
 def _json(value: Mapping[str, Any]) -> bytes:
     return json.dumps(value, sort_keys=True).encode() + b"\n"
+
+
+@asynccontextmanager
+async def operations_endpoint(
+    bot: MetricsSource, *, listen: str | None, name: str, metrics: Metrics | None = None
+) -> AsyncIterator[OpsServer | None]:
+    """Serve the operations endpoint for ``bot`` while the block runs, if ``listen`` is set.
+
+    ``listen`` is ``[server] listen`` (``HOST:PORT``; port 0 picks a free one); None yields
+    None and serves nothing. ``name`` is the bot's label in every metric.
+    """
+    if listen is None:
+        yield None
+        return
+    metrics = metrics or Metrics()
+    metrics.add_bot(name, bot)
+    host, port = parse_listen(listen)
+    server = OpsServer(metrics, host=host, port=port)
+    async with anyio.create_task_group() as tg:
+        await tg.start(server.serve)
+        try:
+            yield server
+        finally:
+            tg.cancel_scope.cancel()

@@ -25,7 +25,11 @@ from agentbot.runtime.config import ENV_OVERRIDES, load_config
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEPLOY = REPO_ROOT / "examples" / "deploy"
 RUN_COMMAND = ["agentbot", "run", "-c", "/etc/agentbot/bot.toml", "--log-format", "json"]
-SECRETS = {"AGENTBOT_KEY": "k-for-the-test", "AGENTBOT_AUTH_TOKEN": "t-for-the-test"}
+SECRETS = {
+    "AGENTBOT_KEY": "k-for-the-test",
+    "AGENTBOT_AUTH_TOKEN": "t-for-the-test",
+    "AGENTBOT_API_TOKEN": "a-for-the-test",
+}
 
 
 def unit() -> configparser.ConfigParser:
