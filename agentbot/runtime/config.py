@@ -164,8 +164,8 @@ def _listen(_instance: object, _attribute: attrs.Attribute[Any], value: str | No
     if value is None:
         return
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"listen must be HOST:PORT (e.g. 127.0.0.1:9108), got {value[:60]!r}")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ValueError(f"listen must be HOST:PORT (port 0: any free one), got {value[:60]!r}")
 
 
 @attrs.frozen(kw_only=True)
