@@ -36,6 +36,7 @@ import collections
 import json
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -94,6 +95,7 @@ MIGRATIONS: tuple[str, ...] = (
 _MIGRATION_LOCK = 0x61_67_65_6E_74_62_6F_74  # "agentbot"
 
 _BATCH_MAX = 500
+_REAL_TYPE = re.compile(r"\bREAL\b(?=\s*(?:NOT\b|NULL\b|DEFAULT\b|PRIMARY\b|,|\)|$))", re.I | re.M)
 _RETRY_INITIAL_SECONDS = 0.5
 _RETRY_MAX_SECONDS = 10.0
 
@@ -369,11 +371,18 @@ class PgStorage(Storage):
                 raise StorageError(f"storage error: {_reason(exc)}") from None
 
     def ensure_schema(self, sql: str) -> None:
-        """Run idempotent DDL (``CREATE TABLE IF NOT EXISTS …``) once, in one transaction."""
+        """Run idempotent DDL (``CREATE TABLE IF NOT EXISTS …``) once, in one transaction.
+
+        DDL written for SQLite and PostgreSQL alike has one trap: a ``REAL`` column is an
+        8-byte float in SQLite but a 4-byte one in PostgreSQL, which rounds an epoch
+        timestamp to about a minute. Column types spelled ``REAL`` become ``DOUBLE
+        PRECISION`` here, so both stores keep what SQLite would.
+        """
+        script = _REAL_TYPE.sub("DOUBLE PRECISION", sql)
 
         def run(db: psycopg.Connection[tuple[Any, ...]]) -> None:
             with db.transaction():
-                db.execute(sql.encode())  # bytes: no placeholder parsing in DDL
+                db.execute(script.encode())  # bytes: no placeholder parsing in DDL
 
         self._call(run)
 

@@ -116,6 +116,29 @@ def test_execute_and_ensure_schema_serve_other_runtime_tables(pg_dsn: str) -> No
             store.execute("SELECT nope FROM outbox")
 
 
+def test_real_columns_keep_epoch_timestamps_exact_as_in_sqlite(pg_dsn: str) -> None:
+    with open_store(pg_dsn) as store:
+        store.ensure_schema(
+            "CREATE TABLE IF NOT EXISTS times (id TEXT PRIMARY KEY, at REAL NOT NULL,"
+            " maybe REAL, real_name TEXT)"
+        )
+        store.execute("INSERT INTO times VALUES (?, ?, ?, ?)", ("a", 1796410455.72, 0.5, "REAL"))
+        assert store.execute("SELECT at, maybe, real_name FROM times").rows == [
+            (1796410455.72, 0.5, "REAL")
+        ]
+
+
+def test_the_runtime_ledger_runs_on_postgres(pg_dsn: str) -> None:
+    ledger_module = pytest.importorskip("agentbot.runtime.ledger")
+
+    with open_store(pg_dsn) as store:
+        ledger = ledger_module.Ledger(store, store.namespace, wall_clock=lambda: 1796410455.72)
+        assert ledger.receive("m1", "c1", "hi")
+        assert not ledger.receive("m1", "c1", "hi")
+        assert ledger.seen("m1")
+        assert ledger.depth() == 0
+
+
 def test_execute_sees_writes_made_just_before(pg_dsn: str) -> None:
     with open_store(pg_dsn) as store:
         for n in range(200):
