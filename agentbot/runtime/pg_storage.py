@@ -492,11 +492,13 @@ class PgPluginStore(PluginStore):
         locked with ``FOR UPDATE SKIP LOCKED`` — two replicas claiming at once get disjoint
         sets — and their ``next_attempt_at`` moves to ``now + claim_seconds``, so nobody
         else takes them until then; the caller writes the outcome back with :meth:`set`.
+        Memory then holds the database's view of every record under ``prefix``, so
+        :meth:`get` and :meth:`keys` see what the other replicas did with them.
         """
         storage = self._storage
         storage.flush()
 
-        def run(db: psycopg.Connection[tuple[Any, ...]]) -> list[tuple[str, Any]]:
+        def run(db: psycopg.Connection[tuple[Any, ...]]) -> tuple[list[tuple[str, Any]], Any]:
             with db.transaction():
                 rows = db.execute(
                     "SELECT key, value FROM agentbot_plugin_kv"
@@ -515,11 +517,22 @@ class PgPluginStore(PluginStore):
                         (json.dumps(value), storage._now(), storage.namespace, self.plugin, key),
                     )
                     claimed.append((str(key), value))
-                return claimed
+                current = db.execute(
+                    "SELECT key, value FROM agentbot_plugin_kv"
+                    " WHERE namespace = %s AND plugin = %s AND starts_with(key, %s)",
+                    (storage.namespace, self.plugin, prefix),
+                ).fetchall()
+                return claimed, current
 
-        claimed: list[tuple[str, Any]] = storage._call(run)
-        for key, value in claimed:
-            storage._kv[(self.plugin, key)] = value
+        claimed: list[tuple[str, Any]]
+        claimed, current = storage._call(run)
+        # The records under ``prefix`` are shared work: other replicas change them, so memory
+        # takes the database's view of them (as of this claim) rather than only its own.
+        kv = storage._kv
+        for stale in [k for k in kv if k[0] == self.plugin and k[1].startswith(prefix)]:
+            del kv[stale]
+        for key, value in current:
+            kv[(self.plugin, str(key))] = value
         return claimed
 
     def __repr__(self) -> str:

@@ -231,6 +231,8 @@ class Outbox:
     """
 
     PREFIX = "outbox:"
+    CLAIM_SECONDS = 120.0
+    """How long a claimed record is hidden from other replicas (a POST takes far less)."""
 
     def __init__(self, storage: Any, *, config: WebhookConfig) -> None:
         self.storage = storage
@@ -284,7 +286,8 @@ class Outbox:
         if self.config.url is None:
             return None
         next_due: float | None = None
-        for record in self.pending():
+        claimed = self._claim_due(now)
+        for record in self.pending() if claimed is None else claimed:
             lead = record["payload"]
             due = float(record.get("next_attempt_at") or 0.0)
             if due <= now:
@@ -312,7 +315,26 @@ class Outbox:
                     logger.info("webhook %s delivered", lead["id"])
                     continue
             next_due = due if next_due is None else min(next_due, due)
+        if claimed is not None:  # what others hold or is not due yet decides the next look
+            for record in self.pending():
+                due = float(record.get("next_attempt_at") or 0.0)
+                next_due = due if next_due is None else min(next_due, due)
         return next_due
+
+    def _claim_due(self, now: float) -> list[dict[str, Any]] | None:
+        """On a store shared by replicas (PostgreSQL), claim the due records; else None.
+
+        ``claim_due`` locks rows with ``FOR UPDATE SKIP LOCKED`` and hides them from the
+        other replicas for ``CLAIM_SECONDS``, so each lead is posted by one replica.
+        """
+        claim = getattr(self.storage, "claim_due", None)
+        if claim is None:
+            return None
+        records = []
+        for _key, record in claim(self.PREFIX, now=now, claim_seconds=self.CLAIM_SECONDS):
+            if isinstance(record, dict) and "payload" in record:
+                records.append({**record, "next_attempt_at": now})  # ours now: due
+        return records
 
 
 class DeliveryLoop:
