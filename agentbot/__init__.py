@@ -17,7 +17,9 @@ from agentbot.api import (
     ServerEvent,
     Visitor,
 )
+from agentbot.client import MessagePage
 from agentbot.errors import (
+    ActionUnsupported,
     AgentbotError,
     ApiError,
     AuthFailure,
@@ -27,10 +29,13 @@ from agentbot.errors import (
     LocalProtocolError,
     NotAuthenticated,
     NotFound,
+    OutcomeUnknown,
     PluginError,
     ProtocolError,
     RemoteProtocolError,
     RequestTimeout,
+    RestAuthError,
+    RestError,
 )
 from agentbot.runtime.handle import PluginBot
 from agentbot.runtime.hookspecs import hookimpl
@@ -40,6 +45,7 @@ from agentbot.runtime.storage import KeyValueStore
 
 __all__ = [
     "AccountAgent",
+    "ActionUnsupported",
     "Agent",
     "AgentConnectReply",
     "AgentbotError",
@@ -53,8 +59,10 @@ __all__ = [
     "KeyValueStore",
     "LocalProtocolError",
     "Message",
+    "MessagePage",
     "NotAuthenticated",
     "NotFound",
+    "OutcomeUnknown",
     "PluginBot",
     "PluginError",
     "ProtocolError",
@@ -62,6 +70,8 @@ __all__ = [
     "RemoteProtocolError",
     "Reply",
     "RequestTimeout",
+    "RestAuthError",
+    "RestError",
     "ServerEvent",
     "Visitor",
     "__version__",

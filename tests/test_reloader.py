@@ -24,6 +24,7 @@ import watchfiles
 
 from agentbot.reloader import watch_filter, watch_paths
 from agentbot.sandbox import SandboxConfig, create_app, running_server
+from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 30
@@ -149,6 +150,7 @@ async def test_the_bot_follows_edits_to_its_plugin(tmp_path: Path) -> None:
             tmp_path,
             f"""
             url = "{base_url}"
+            api_url = "{base_url}{REST_PREFIX}"
             [pacing]
             time_scale = 0.0
             [runtime]
@@ -158,6 +160,7 @@ async def test_the_bot_follows_edits_to_its_plugin(tmp_path: Path) -> None:
             """,
         )
         env = {**os.environ, "AGENTBOT_AUTH_TOKEN": sandbox_config.bot.auth_token}
+        env["AGENTBOT_API_TOKEN"] = api_token_for(sandbox_config.bot)
         env["AGENTBOT_KEY"] = sandbox_config.account_key
         command = [sys.executable, "-m", "agentbot", "run", "-c", "bot.toml", "--reload"]
         process = await anyio.open_process(command, cwd=tmp_path, env=env, stderr=-1, stdout=-1)
@@ -224,6 +227,7 @@ async def test_sigint_to_the_supervisor_alone_stops_everything_cleanly(
             tmp_path,
             f"""
             url = "{base_url}"
+            api_url = "{base_url}{REST_PREFIX}"
             [runtime]
             storage_path = "bot.sqlite3"
             [plugins.answer]
@@ -231,6 +235,7 @@ async def test_sigint_to_the_supervisor_alone_stops_everything_cleanly(
             """,
         )
         env = {**os.environ, "AGENTBOT_AUTH_TOKEN": sandbox_config.bot.auth_token}
+        env["AGENTBOT_API_TOKEN"] = api_token_for(sandbox_config.bot)
         env["AGENTBOT_KEY"] = sandbox_config.account_key
         command = [sys.executable, "-m", "agentbot", "run", "-c", "bot.toml", "--reload"]
         process = await anyio.open_process(command, cwd=tmp_path, env=env, stderr=-1, stdout=-1)

@@ -6,14 +6,26 @@ there is work, one task in the bot's task group that drains it. The task exits w
 and the outgoing plan are empty, so ten thousand quiet chats cost ten thousand small objects,
 not ten thousand parked tasks.
 
+The actor owns its chat's :class:`~agentbot.runtime.chat_state.ChatState`; the dispatcher
+applies each event to it the moment the event arrives (so "a human joined" silences the bot at
+once, before any hook runs) and everything else asks it (:meth:`ChatActor.may_send`).
+
 The send sequence for each planned message (DESIGN.md, runtime)::
 
-    chat.typing true → paced wait (on the clock) → chat.message → chat.typing false
+    chat.typing true → paced wait (on the clock) → message → chat.typing false
 
 ``chat.typing`` false is sent on every path that turned typing on: the message went out, the
 reply was cancelled (human took over, chat closed, re-plan found nothing), sending failed,
 or the task was cancelled (shutdown) — the last in a ``finally`` with a shielded,
 time-limited scope, so it reaches the wire even while the bot is being torn down.
+
+Across reconnects (:mod:`agentbot.runtime.speaker`): typing shown on an old link does not
+count. Before a message leaves, typing must be on *on the current link*; if it is not (the link
+dropped while the bot was typing), typing is shown again and the bot waits
+``[pacing] retype_seconds`` before sending. A message whose acknowledgement was lost stays at
+the head of the plan and is confirmed against the server before it is sent again (exactly
+once, via the outbox). Nothing is sent until the resync after a login has told the bot which
+chats closed or were taken over while it was away.
 
 Interruptible replies (the visitor writes again while the bot is typing):
 
@@ -27,19 +39,13 @@ Interruptible replies (the visitor writes again while the bot is typing):
 4. either way each visitor message id is answered at most once, and the bot never sends two
    answers to superseded messages in a row.
 
-Order of what the bot says in a chat: events are numbered as they arrive, and every planned
-message carries the number of the event it belongs to — an answer, its visitor message's; a
+Order of what the bot says in a chat (the one statement of this rule; hooks.md and
+PluginBot.say refer here): events are numbered as they arrive, and every planned message
+carries the number of the event it belongs to — an answer, its visitor message's; a
 ``bot.say``/``bot.hand_off`` message, the event whose hook said it (or, said from outside
 this chat's hooks — a background task, another chat, an account-wide hook — the last event
 that had arrived). Messages go out in that order, an answer before what its own message's
-hooks said. So a greeting said in ``on_chat_opened`` goes out before the answer to the
-visitor's first message even when that message arrived while the greeting was being
-prepared, and a note said in ``on_visitor_message`` follows the answer.
-
-Human first: the dispatcher flips the chat's flags the moment a human agent joins, is
-assigned or writes (and when the chat closes), then interrupts the actor; the actor drops its
-plan and sends typing false before doing anything else. Explicit ``bot.say`` messages are
-dropped too: the bot stays quiet in a chat a human handles.
+hooks said.
 """
 
 from __future__ import annotations
@@ -48,24 +54,30 @@ import bisect
 import collections
 import contextvars
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
 
 from agentbot.api import Message
+from agentbot.runtime.chat_state import ChatState
+from agentbot.runtime.ledger import OutboxEntry
 from agentbot.runtime.limits import LoopGuard
 from agentbot.runtime.pacing import plan_reply, reading_delay
 
 if TYPE_CHECKING:
     from agentbot.runtime.bot import Bot
 
-__all__ = ["ChatActor", "Incoming", "Say", "detach_from_events"]
+__all__ = ["ChatActor", "Incoming", "Resume", "Say", "detach_from_events"]
 
 logger = logging.getLogger(__name__)
 
 TYPING_OFF_TIMEOUT_SECONDS = 0.5
 """How long a cleanup ``chat.typing`` false may take before it is abandoned."""
+
+MAX_UNKNOWN_ATTEMPTS = 6
+"""Sends of one message whose outcome stayed unknown before it is given up (and logged)."""
 
 # The actor and event number whose hooks are running in this task (and the tasks it starts
 # for them): a bot.say() made there belongs to that event. See the module docstring.
@@ -102,19 +114,41 @@ class Say:
     handoff: bool = False
 
 
+@attrs.frozen
+class Resume:
+    """Outbox entries left unsettled by an earlier run (or link): send or confirm them."""
+
+    entries: tuple[OutboxEntry, ...]
+
+
 @attrs.define
 class _Outgoing:
     text: str
     delay_seconds: float
     kind: str  # "reply" (an answer, dropped when superseded) or "say"
+    entry_id: str
     seq: int = 0  # the event it belongs to (see the module docstring)
     handoff: bool = False
-    answers: str | None = None  # the visitor message id the first part of a reply answers
+    answers: str | None = None  # the visitor message id this reply answers
+    part: int = 0
+    attempted_at: float | None = None  # an earlier attempt whose outcome is unknown
+    plugin: str | None = None  # whose words these are (for the log line when sent)
+    tries: int = 0  # attempts whose outcome was unknown
 
     @property
     def order(self) -> tuple[int, int]:
         # At one event number, the answer goes before what that message's hooks said.
         return (self.seq, 0 if self.kind == "reply" else 1)
+
+    def entry(self, chat_id: str, visitor_id: str | None) -> OutboxEntry:
+        return OutboxEntry(
+            entry_id=self.entry_id,
+            chat_id=chat_id,
+            visitor_id=visitor_id,
+            text=self.text,
+            answers=self.answers,
+            part=self.part,
+        )
 
 
 class ChatActor:
@@ -127,41 +161,29 @@ class ChatActor:
         "_inbox",
         "_last_seq",
         "_plan",
-        "_say_counter",
-        "_typing_on",
+        "_typing_link",
         "_wait_scope",
         "chat_id",
-        "closed",
-        "handed_off",
-        "human_active",
-        "humans",
-        "last_visitor_text",
         "running",
-        "visitor_id",
+        "state",
     )
 
-    def __init__(self, bot: Bot, chat_id: str | None) -> None:
+    def __init__(self, bot: Bot, chat_id: str | None, state: ChatState | None = None) -> None:
         self._bot = bot
         self.chat_id = chat_id
-        self.visitor_id: str | None = None
-        self.closed = False
-        self.human_active = False
-        self.handed_off = False
-        self.humans: set[str] | None = None
+        self.state = state if state is not None else ChatState(chat_id=chat_id or "")
         self.running = False
-        self.last_visitor_text = ""
-        self._inbox: collections.deque[tuple[int, Incoming | Say]] = collections.deque()
+        self._inbox: collections.deque[tuple[int, Incoming | Say | Resume]] = collections.deque()
         self._last_seq = 0
         self._plan: collections.deque[_Outgoing] = collections.deque()
         self._deadline: float | None = None
-        self._typing_on = False
+        self._typing_link: int | None = None  # the link typing true went out on
         self._wait_scope: anyio.CancelScope | None = None
         self._guard: LoopGuard | None = None
-        self._say_counter = 0
 
     # -- called by the dispatcher (synchronous, never blocks) --------------------------------
 
-    def post(self, item: Incoming | Say) -> bool:
+    def post(self, item: Incoming | Say | Resume) -> bool:
         """Queue ``item``; start the worker if idle; interrupt a paced wait. False if full."""
         if len(self._inbox) >= self._bot.queue_limit(self.chat_id):
             return False
@@ -172,10 +194,7 @@ class ChatActor:
             handling = _HANDLING.get()
             seq = handling[1] if handling is not None and handling[0] is self else self._last_seq
         self._inbox.append((seq, item))
-        self.interrupt()
-        if not self.running:
-            self.running = True
-            self._bot.start_actor(self)
+        self.wake()
         return True
 
     def interrupt(self) -> None:
@@ -183,13 +202,17 @@ class ChatActor:
         if self._wait_scope is not None:
             self._wait_scope.cancel()
 
+    def wake(self) -> None:
+        """Interrupt a wait, and start the worker if it is idle."""
+        self.interrupt()
+        if not self.running:
+            self.running = True
+            self._bot.start_actor(self)
+
     def silence(self) -> None:
         """Drop what the bot was about to say here (human first, chat closed)."""
-        if self._plan or self._typing_on:
-            self.interrupt()
-            if not self.running:  # typing left on without a worker cannot happen; be safe
-                self.running = True
-                self._bot.start_actor(self)
+        if self._plan or self._typing_link is not None:
+            self.wake()
 
     @property
     def busy(self) -> bool:
@@ -198,14 +221,12 @@ class ChatActor:
 
     @property
     def typing(self) -> bool:
-        """Whether the bot currently shows itself typing in this chat."""
-        return self._typing_on
+        """Whether the bot currently shows itself typing in this chat (on the current link)."""
+        return self._typing_link is not None and self._typing_link == self._bot.speaker.link
 
     def may_send(self, *, handoff: bool = False) -> bool:
         """Whether the bot may still send into this chat."""
-        if self.closed or self.human_active:
-            return False
-        return handoff or not self.handed_off
+        return self.state.may_send(handoff=handoff)
 
     # -- the worker ------------------------------------------------------------------------
 
@@ -216,7 +237,7 @@ class ChatActor:
                 while self._inbox:
                     await self._handle(*self._inbox.popleft())
                 if not self._plan:
-                    if self._typing_on:
+                    if self._typing_link is not None:
                         await self._set_typing(False)
                         continue  # new items may have arrived while that was sent
                     if not self._inbox:
@@ -225,19 +246,37 @@ class ChatActor:
                 if not self.may_send(handoff=self._plan[0].handoff):
                     self._prune_plan()
                     continue
+                if not await self._ready_to_speak():
+                    continue
                 head = self._plan[0]
                 if self._deadline is None:
                     self._deadline = self._bot.clock.now() + head.delay_seconds
-                if not self._typing_on:
+                if not self.typing:
                     await self._set_typing(True)
                 if not await self._wait(self._deadline):
                     continue  # interrupted: look at the inbox and the flags again
                 await self._send_head()
         finally:
             self._wait_scope = None
-            if self._typing_on:
+            if self._typing_link is not None:
                 await self._typing_off_on_exit()
             self.running = False
+
+    async def _ready_to_speak(self) -> bool:
+        """Wait (interruptibly) for a live link and the resync after it; False if woken."""
+        bot = self._bot
+        if bot.speaker.link_up and bot.synced:
+            return True
+        if self._inbox:
+            return False
+        with anyio.CancelScope() as scope:
+            self._wait_scope = scope
+            try:
+                await bot.wait_ready_to_speak()
+            finally:
+                self._wait_scope = None
+        self._deadline = None  # a fresh paced wait on the new link
+        return not scope.cancelled_caught
 
     async def _wait(self, deadline: float) -> bool:
         """Sleep until ``deadline``; return False if interrupted first."""
@@ -254,21 +293,28 @@ class ChatActor:
         return not scope.cancelled_caught
 
     async def _send_head(self) -> None:
-        head = self._plan.popleft()
-        self._deadline = None
         bot = self._bot
+        head = self._plan[0]
+        if not self.typing:
+            # The link changed during the wait: typing on the old one does not count. Show it
+            # on this link, and give it a human moment before the message.
+            self._deadline = bot.clock.now() + bot.config.pacing.retype_delay_seconds
+            await self._set_typing(True)
+            return
         if self._guard is None:
             self._guard = LoopGuard(
                 limit=bot.config.runtime.max_replies_per_chat_per_minute, clock=bot.clock
             )
-        if not self._guard.allow():
+        if head.attempted_at is None and not self._guard.allow():
             bot.stats["loop_guard"] += 1
             logger.warning(
                 "chat %s: loop guard: more than %d bot messages within a minute; dropping",
                 self.chat_id,
                 self._guard.limit,
             )
+            self._drop(list(self._plan), "loop guard")
             self._plan.clear()
+            self._deadline = None
             return
         waited = await bot.rate_limiter.acquire()
         if waited:
@@ -276,22 +322,49 @@ class ChatActor:
                 "chat %s: global rate limit delayed a message by %.2f s", self.chat_id, waited
             )
         if not self.may_send(handoff=head.handoff) or self.chat_id is None:
-            self._plan.appendleft(head)
             self._prune_plan()
             return
-        if self._inbox and head.kind == "reply":
+        if self._inbox and head.kind == "reply" and head.attempted_at is None:
             # Something arrived while waiting for the rate limit: let it re-plan first.
-            self._plan.appendleft(head)
             self._deadline = bot.clock.now()
             return
-        self._guard.record()
-        await bot.send_chat_message(self.chat_id, self.visitor_id, head.text, answers=head.answers)
-        if self._typing_on:
+        if head.attempted_at is None:
+            self._guard.record()
+        delivery = await bot.speaker.deliver(
+            head.entry_id,
+            self.chat_id,
+            self.state.visitor_id,
+            head.text,
+            attempted_at=head.attempted_at,
+        )
+        self._deadline = None
+        if delivery.outcome == "retry":
+            # Outcome unknown: keep it at the head; it is confirmed against the server before
+            # anything is sent again, after a growing pause (and a live link).
+            head.attempted_at = head.attempted_at or delivery.attempted_at
+            head.tries += 1
+            if head.tries < MAX_UNKNOWN_ATTEMPTS:
+                head.delay_seconds = bot.config.pacing.retype_delay_seconds * 2 ** (head.tries - 1)
+                return
+            logger.error(
+                "chat %s: giving up on a message after %d attempts with no answer from the server",
+                self.chat_id,
+                head.tries,
+            )
+            delivery = attrs.evolve(delivery, outcome="failed")
+            bot.ledger.drop(head.entry_id)
+        self._plan.popleft()
+        if delivery.outcome in ("sent", "confirmed"):
+            bot.note_spoke(self, head.plugin, len(head.text))
+        if self.typing:
             await self._set_typing(False)
 
-    async def _handle(self, seq: int, item: Incoming | Say) -> None:
+    async def _handle(self, seq: int, item: Incoming | Say | Resume) -> None:
         if isinstance(item, Say):
             self._plan_say(seq, item)
+            return
+        if isinstance(item, Resume):
+            self._resume(seq, item)
             return
         token = _HANDLING.set((self, seq))
         try:
@@ -302,20 +375,61 @@ class ChatActor:
     def _plan_say(self, seq: int, item: Say) -> None:
         if not self.may_send(handoff=item.handoff):
             logger.info(
-                "chat %s: not sending %s's message: chat closed or handed off",
+                "chat %s: not sending %s's message: %s",
                 self.chat_id,
                 item.plugin,
+                self.state.quiet_reason,
             )
             return
-        self._say_counter += 1
-        seed = f"{self.chat_id}:say:{self._say_counter}"
-        parts = plan_reply("", item.text, self._bot.config.pacing, seed=seed)
-        self._insert([_Outgoing(p.text, p.delay_seconds, "say", seq, item.handoff) for p in parts])
+        say_id = uuid.uuid4().hex[:12]
+        parts = plan_reply("", item.text, self._bot.config.pacing, seed=f"{self.chat_id}:{say_id}")
+        self._insert(
+            [
+                _Outgoing(
+                    p.text,
+                    p.delay_seconds,
+                    "say",
+                    f"say:{say_id}/{n}",
+                    seq,
+                    item.handoff,
+                    part=n,
+                    plugin=item.plugin,
+                )
+                for n, p in enumerate(parts)
+            ]
+        )
 
-    def _insert(self, entries: list[_Outgoing]) -> None:
-        """Put ``entries`` (parts of one message) into the plan at their place in the order."""
-        if not entries:
+    def _resume(self, seq: int, item: Resume) -> None:
+        retype = self._bot.config.pacing.retype_delay_seconds
+        entries = [
+            _Outgoing(
+                e.text,
+                retype,
+                "reply" if e.answers else "say",
+                e.entry_id,
+                seq,
+                answers=e.answers,
+                part=e.part,
+                attempted_at=e.attempted_at if e.state == "sending" else None,
+            )
+            for e in item.entries
+            if e.entry_id not in {o.entry_id for o in self._plan}
+        ]
+        if entries:
+            logger.info(
+                "chat %s: resuming %d unsent message(s) from before a restart",
+                self.chat_id,
+                len(entries),
+            )
+            self._insert(entries, record=False)
+
+    def _insert(self, entries: list[_Outgoing], *, record: bool = True) -> None:
+        """Put ``entries`` (parts of one message) into the plan at their place in the order,
+        recording them in the outbox first (so a crash cannot lose them)."""
+        if not entries or self.chat_id is None:
             return
+        if record:
+            self._bot.ledger.plan([e.entry(self.chat_id, self.state.visitor_id) for e in entries])
         head = self._plan[0] if self._plan else None
         at = bisect.bisect_right([entry.order for entry in self._plan], entries[0].order)
         for offset, entry in enumerate(entries):
@@ -328,17 +442,20 @@ class ChatActor:
         await bot.run_event_hooks(self, item.event)
         if item.message is None or not item.answer:
             return
-        text = item.message.text or ""
-        self.last_visitor_text = text
+        message = item.message
+        text = message.text or ""
         if not self.may_send():
+            bot.ledger.decide(message.id, "dropped")
             return
-        chosen = await bot.choose_answer(self, item.message, text, item.event)
+        chosen = await bot.choose_answer(self, message, text, item.event)
         if not self.may_send():
+            bot.ledger.decide(message.id, "dropped")
             return  # a human took over while the plugins were thinking
         if chosen is None:
+            bot.ledger.decide(message.id, "unanswered")
             if self._plan and self._deadline is not None:
                 # The pending answer still fits: read the new line, then send it.
-                self._deadline += reading_delay(text, bot.config.pacing, seed=item.message.id)
+                self._deadline += reading_delay(text, bot.config.pacing, seed=message.id)
             return
         stale = [entry for entry in self._plan if entry.kind == "reply"]
         if stale:
@@ -348,58 +465,74 @@ class ChatActor:
                 self.chat_id,
                 len(stale),
             )
+            self._drop(stale, "superseded")
         head = self._plan[0] if self._plan else None
         self._plan = collections.deque(entry for entry in self._plan if entry.kind != "reply")
-        plan = plan_reply(text, chosen.reply.text, bot.config.pacing, seed=item.message.id)
-        replies = [_Outgoing(p.text, p.delay_seconds, "reply", seq) for p in plan]
-        if replies:
-            replies[0].answers = item.message.id
+        plan = plan_reply(text, chosen.reply.text, bot.config.pacing, seed=message.id)
+        replies = [
+            _Outgoing(
+                p.text,
+                p.delay_seconds,
+                "reply",
+                f"{message.id}/{n}",
+                seq,
+                answers=message.id,
+                part=n,
+                plugin=chosen.plugin,
+            )
+            for n, p in enumerate(plan)
+        ]
         # After what earlier events' hooks said, before what this message's hooks say.
         self._insert(replies)
+        bot.ledger.decide(message.id, "answered")
         if not self._plan or self._plan[0] is not head:
             self._deadline = None  # the head changed: the new one is paced from now
 
+    def _drop(self, entries: list[_Outgoing], reason: str) -> None:
+        for entry in entries:
+            self._bot.ledger.drop(entry.entry_id)
+
     def _prune_plan(self) -> None:
-        """Drop the planned messages the chat's flags no longer allow."""
+        """Drop the planned messages the chat's facts no longer allow."""
         kept = [entry for entry in self._plan if self.may_send(handoff=entry.handoff)]
-        dropped = len(self._plan) - len(kept)
+        dropped = [entry for entry in self._plan if entry not in kept]
         if dropped:
-            self._bot.stats["cancelled"] += dropped
-            reason = "closed" if self.closed else "human" if self.human_active else "handed off"
+            self._bot.stats["cancelled"] += len(dropped)
+            reason = self.state.quiet_reason or "not allowed"
             logger.info(
-                "chat %s: cancelled %d pending message(s) (%s)", self.chat_id, dropped, reason
+                "chat %s: cancelled %d pending message(s) (%s)", self.chat_id, len(dropped), reason
             )
+            self._drop(dropped, reason)
         self._plan = collections.deque(kept)
         self._deadline = None
 
     async def _set_typing(self, on: bool) -> None:
-        # "true": flip the flag first, so if sending it fails "false" is still owed to the
-        # wire. "false": flip it only once sent, so a send cancelled midway (shutdown while
-        # waiting for a link) is retried by the shielded exit path.
+        # "true": note the link first, so if sending fails "false" is still owed to the wire.
+        # "false": clear it only once sent, so a send cancelled midway (shutdown while
+        # waiting for a link) is retried by the shielded exit path. Typing false is owed only
+        # on the link that saw typing true: a newer link never saw it.
+        speaker = self._bot.speaker
+        if self.chat_id is None:
+            self._typing_link = speaker.link if on else None
+            return
         if on:
-            self._typing_on = True
-        if self.chat_id is not None:
-            await self._bot.send_typing(self.chat_id, self.visitor_id, on)
-        if not on:
-            self._typing_on = False
+            self._typing_link = speaker.link
+            await speaker.send_typing(self.chat_id, self.state.visitor_id, True)
+            return
+        if self._typing_link == speaker.link and speaker.link_up:
+            await speaker.send_typing(self.chat_id, self.state.visitor_id, False)
+        self._typing_link = None
 
     async def _typing_off_on_exit(self) -> None:
-        self._typing_on = False
-        if self.chat_id is None:
+        speaker = self._bot.speaker
+        owed = self._typing_link == speaker.link and speaker.link_up
+        self._typing_link = None
+        if self.chat_id is None or not owed:
             return
         with anyio.CancelScope(shield=True), anyio.move_on_after(TYPING_OFF_TIMEOUT_SECONDS):
-            await self._bot.send_typing(self.chat_id, self.visitor_id, False)
+            await speaker.send_typing(self.chat_id, self.state.visitor_id, False)
 
     def __repr__(self) -> str:
-        flags = [
-            name
-            for name, value in (
-                ("closed", self.closed),
-                ("human", self.human_active),
-                ("handed_off", self.handed_off),
-                ("typing", self._typing_on),
-                ("running", self.running),
-            )
-            if value
-        ]
-        return f"ChatActor({self.chat_id!r}, {', '.join(flags) or 'idle'})"
+        flags = [self.state.quiet_reason or ""]
+        flags += [name for name, on in (("typing", self.typing), ("running", self.running)) if on]
+        return f"ChatActor({self.chat_id!r}, {', '.join(f for f in flags if f) or 'idle'})"

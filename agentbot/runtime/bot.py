@@ -1,21 +1,20 @@
-"""The Bot: reads the event stream, keeps each chat's state, and runs the plugins.
+"""The Bot: reads the event stream, routes each event to its chat, and runs the plugins.
 
-One task reads events from the client and dispatches them without waiting: it updates the
-chat's state at once (so "a human joined" silences the bot immediately, before any hook
-runs) and hands the event to that chat's actor (:mod:`agentbot.runtime.actors`), which runs
-the hooks and the paced send sequence. Account-wide events (visitors, agents, errors,
-reconnects) go to one account actor, so their hooks run in order too.
+One task reads events from the client and dispatches them without waiting: each chat event is
+applied at once to the chat's :class:`~agentbot.runtime.chat_state.ChatState` (so "a human
+joined" silences the bot immediately, before any hook runs) and handed to that chat's actor
+(:mod:`agentbot.runtime.actors`), which runs the hooks and the paced send sequence.
+Account-wide events (visitors, agents, errors, reconnects) go to one account actor, so their
+hooks run in order too. Which hook an event calls is one table (:mod:`agentbot.runtime.dispatch`).
 
-The rules that make the bot a careful colleague live here:
+Where each rule lives:
 
-* it answers only visitor messages (``subType`` ``"contact"``): never its own messages
-  (the server echoes them back; recognised by agent id and by the ids of messages it sent),
-  never another agent's — an agent message from anyone else means a human is writing there,
-  and with ``human_first`` the bot goes quiet in that chat;
-* never the same visitor message id twice (ids kept in SQLite across restarts);
-* never after the chat closed (``chat.closed``, ``chat.visitor_closed``, ``chat.deleted``);
-* a human joining or being assigned silences it too (``human_first``, default on); with
-  ``resume_after_human_leaves`` it answers again once the last such human left.
+* the chat rules (answer only visitors, human first, hand-off, closed) — ``chat_state.py``;
+* "never the same visitor message twice", the outbox and the chat facts across restarts —
+  ``ledger.py`` (keyed by agent and account, so two bots never share answers);
+* typing on the same link as the message, exactly-once delivery — ``speaker.py``;
+* what happened while the bot was away — ``resync.py``, after every login;
+* the transport (REST or socket) and chat actions — ``outbound.py``.
 
 Shutdown (:meth:`Bot.stop`, or cancelling :meth:`Bot.run`): stop reading events, cancel the
 actors (each sends ``chat.typing`` false for a reply in progress), run ``on_stop``, close the
@@ -25,7 +24,6 @@ client, close storage — all within ``[runtime] shutdown_grace_seconds``.
 from __future__ import annotations
 
 import collections
-import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -34,27 +32,16 @@ from typing import Any
 
 import anyio
 import anyio.abc
-import attrs
 
 from agentbot.api import (
     AccountAgent,
-    AgentAssigned,
     AgentConnected,
     AgentConnectReply,
     AgentDisconnected,
-    AgentJoined,
-    AgentLeft,
-    AgentUnassigned,
     AgentUpdated,
-    ChatClosed,
-    ChatDeleted,
-    ChatMessage,
+    Chat,
     ChatMessageReceived,
     ChatOpened,
-    ChatRated,
-    ChatTyping,
-    ChatVisitorClosed,
-    ChatVisitorTyping,
     Message,
     ServerErrorEvent,
     Visitor,
@@ -63,15 +50,22 @@ from agentbot.api import (
     VisitorUpdated,
 )
 from agentbot.client import ConnectionDropped, Reconnected
-from agentbot.errors import AgentbotError, PluginError
-from agentbot.runtime.actors import ChatActor, Incoming, Say, detach_from_events
+from agentbot.errors import AgentbotError
+from agentbot.runtime.actors import ChatActor, Incoming, Resume, Say
+from agentbot.runtime.background import BackgroundTasks
+from agentbot.runtime.chat_state import Rules, Transition
 from agentbot.runtime.clock import Clock, RealClock
 from agentbot.runtime.config import BotConfig
+from agentbot.runtime.dispatch import SessionStarted, chat_id_of, is_client_event, route_for
 from agentbot.runtime.handle import PluginBot
+from agentbot.runtime.ledger import Ledger, OutboxEntry, namespace_for
 from agentbot.runtime.limits import TokenBucket
+from agentbot.runtime.outbound import Outbound
 from agentbot.runtime.plugins import LoadedPlugin, PluginHost
 from agentbot.runtime.ports import AgentClientLike, ClientFactory
 from agentbot.runtime.replies import Candidate, Reply, choose_reply
+from agentbot.runtime.resync import replay_event, resync
+from agentbot.runtime.speaker import Speaker
 from agentbot.runtime.storage import KeyValueStore, Storage
 from agentbot.runtime.visitors import NotConnected, VisitorDirectory
 
@@ -80,28 +74,13 @@ __all__ = ["MAX_TRACKED_CHATS", "Bot", "SessionStarted"]
 logger = logging.getLogger(__name__)
 
 MAX_TRACKED_CHATS = 50_000
-"""Chats whose state is kept; past it the least recently active idle chats are forgotten."""
+"""Chats kept in memory; past it the least recently active idle chats are forgotten (their
+durable facts stay in the ledger and come back when the chat does)."""
 
 ACCOUNT_QUEUE_LIMIT = 1024
 """Inbox bound of the account actor (visitor tracking can be chatty)."""
 
-_OWN_MESSAGE_IDS = 4096
-_CLOSING_EVENTS = (ChatClosed, ChatVisitorClosed, ChatDeleted)
-
-
-@attrs.frozen
-class SessionStarted:
-    """Internal event: the first session is up (drives ``on_connected(reconnect=False)``)."""
-
-    session: Any
-
-
-def chat_id_of(event: Any) -> str | None:
-    """Return the chat an event belongs to, or None for account-wide events."""
-    if isinstance(event, ChatOpened):
-        return event.chat.id
-    chat_id = getattr(event, "chat_id", None)
-    return chat_id if isinstance(chat_id, str) else None
+OutboundFactory = Callable[["Bot"], Outbound]
 
 
 def _as_reply(value: Any) -> Reply:
@@ -113,13 +92,14 @@ def _as_reply(value: Any) -> Reply:
 class Bot:
     """A Smartsupp chat bot: plugins + the rules of a careful human agent.
 
-    ``config`` is the validated bot.toml. ``plugins`` are extra ``(name, object)`` plugins
-    run in addition to the configured ones. ``connect`` builds the client (default: an
-    :class:`agentbot.client.AgentClient` from ``[smartsupp]``); ``clock`` drives pacing, rate
-    limits and plugins' sleeps (default: the event loop's); ``wall_clock`` gives epoch seconds
-    to plugins (``bot.wall_time()``; default :func:`time.time`, a test passes e.g.
-    ``lambda: EPOCH + virtual_clock.now()``); ``storage`` replaces the SQLite file from
-    config; ``entry_points`` replaces the installed ``agentbot`` entry points (tests).
+    ``config`` is the validated bot.toml. ``plugins`` are extra ``(name, object)`` plugins run
+    in addition to the configured ones. ``connect`` builds the socket client (default: an
+    :class:`agentbot.client.AgentClient` from ``[smartsupp]``) and ``outbound`` the transport
+    for messages and chat actions (default: :class:`~agentbot.runtime.outbound.Outbound` from
+    ``[smartsupp]``); ``clock`` drives pacing, rate limits and plugins' sleeps (default: the
+    event loop's); ``wall_clock`` gives epoch seconds (plugins' ``bot.wall_time()``, the
+    ledger's timestamps); ``storage`` replaces the SQLite file from config; ``entry_points``
+    replaces the installed ``agentbot`` entry points (tests).
     """
 
     def __init__(
@@ -128,6 +108,7 @@ class Bot:
         *,
         plugins: Sequence[tuple[str, object]] = (),
         connect: ClientFactory | None = None,
+        outbound: OutboundFactory | None = None,
         clock: Clock | None = None,
         wall_clock: Callable[[], float] | None = None,
         storage: Storage | None = None,
@@ -136,37 +117,44 @@ class Bot:
         self.config = config
         self.clock: Clock = clock if clock is not None else RealClock()
         self.wall_clock: Callable[[], float] = wall_clock if wall_clock is not None else time.time
-        """Epoch seconds for plugins (``PluginBot.wall_time``): dates, opening hours."""
         self.host = PluginHost(config, extra=plugins, entry_points=entry_points)
         self.stats: collections.Counter[str] = collections.Counter()
         """Counts of what happened: events, replies sent, duplicates, cancellations, …"""
+        runtime = config.runtime
         self.rate_limiter = TokenBucket(
-            rate=config.runtime.max_messages_per_second,
-            burst=config.runtime.message_burst,
-            clock=self.clock,
+            rate=runtime.max_messages_per_second, burst=runtime.message_burst, clock=self.clock
         )
         self.chats: collections.OrderedDict[str, ChatActor] = collections.OrderedDict()
         self.closed_reason: str | None = None
-        """Why the client stopped for good (``"logout"``, ``"auth_failure"``, …), if it did."""
+        """Why the bot stopped for good (``"logout"``, ``"auth_failure"``, …), if it did."""
         self._connect = connect
+        self._outbound_factory = outbound
+        self._outbound: Outbound | None = None
         self._storage = storage
         self._owns_storage = storage is None
+        self._ledger: Ledger | None = None
         self._account = ChatActor(self, None)
         self._track_visitors = config.smartsupp.track_visitors
         self._client: AgentClientLike | None = None
         self._session: AgentConnectReply | None = None
         self._agent_status: dict[str, str | None] = {}
-        self._own_ids: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._tg: anyio.abc.TaskGroup | None = None
         self._intake: anyio.CancelScope | None = None
         self._stopping = False
         self._prepared = False
+        self._synced = False
+        self._ready_changed = anyio.Event()
         self._handles: dict[str, PluginBot] = {}
-        # Plugin background tasks (PluginBot.start_soon): queued until the task group exists,
-        # refused once it is gone ("queue" → "run" → "closed").
-        self._tasks_state = "queue"
-        self._queued_tasks: list[_Background] = []
-        self._background_running = 0
+        self.background = BackgroundTasks(self.host.report_failure)
+        self.speaker = Speaker(
+            client=lambda: self._client,
+            outbound=lambda: self.outbound,
+            ledger=lambda: self.ledger,
+            agent_id=lambda: self.agent_id,
+            stats=self.stats,
+            wall_clock=self.wall_clock,
+            on_auth_failure=self._rest_auth_failed,
+        )
         self.visitors = VisitorDirectory(fetch=self._fetch_visitor, clock=self.clock)
         """What the bot knows about visitors (``PluginBot.visitor``)."""
 
@@ -197,12 +185,42 @@ class Bot:
                 on_error=self.config.runtime.on_storage_error,
             )
             self._owns_storage = True
-            removed = self._storage.seen.prune(
-                older_than_seconds=self.config.runtime.seen_retention_days * 86400
+        return self._storage
+
+    @property
+    def ledger(self) -> Ledger:
+        """The bot's durable chat memory (opened, and pruned past retention, on first use)."""
+        if self._ledger is None:
+            settings = self.config.smartsupp
+            namespace = namespace_for(settings.url, settings.agent_id, settings.key)
+            self._ledger = Ledger(self._open_storage(), namespace, wall_clock=self.wall_clock)
+            runtime = self.config.runtime
+            removed = self._ledger.expire(
+                closed_after_seconds=runtime.chat_state_retention_days * 86400,
+                idle_after_seconds=runtime.seen_retention_days * 86400,
             )
             if removed:
-                logger.debug("forgot %d answered message ids past retention", removed)
-        return self._storage
+                logger.debug("forgot %d ledger rows past retention", removed)
+        return self._ledger
+
+    @property
+    def outbound(self) -> Outbound:
+        """How the bot speaks and acts on chats (REST or socket, ``[smartsupp] send_via``)."""
+        if self._outbound is None:
+            if self._outbound_factory is not None:
+                self._outbound = self._outbound_factory(self)
+            else:
+                self._outbound = Outbound(
+                    self.config.smartsupp,
+                    lambda: self.client,
+                    agent_id=lambda: self.agent_id,
+                    sleep=self._clock_sleep,
+                    wall_clock=self.wall_clock,
+                )
+        return self._outbound
+
+    async def _clock_sleep(self, seconds: float) -> None:
+        await self.clock.sleep_until(self.clock.now() + seconds)
 
     def plugin_storage(self, plugin: str) -> KeyValueStore:
         """Return ``plugin``'s key-value store (opening the database on first use)."""
@@ -233,13 +251,13 @@ class Bot:
     ) -> None:
         """Connect, log in, and handle events until :meth:`stop`, cancellation or logout.
 
-        Reports readiness (logged in, on_connected queued) through ``task_status`` so a
-        caller can ``await task_group.start(bot.run)``. Raises
+        Reports readiness (logged in, on_connected queued) through ``task_status``. Raises
         :class:`~agentbot.errors.AuthFailure` for a wrong key, and the config and plugin
         errors of :meth:`prepare`.
         """
         self.prepare()
-        self._open_storage()
+        self.ledger  # noqa: B018 - open the store (and fail on a bad path) before logging in
+        self.outbound  # noqa: B018 - a config error (send_via without a token) fails here
         grace = self.config.runtime.shutdown_grace_seconds
         stop_hooks_due = False
         try:
@@ -249,15 +267,17 @@ class Bot:
                 self._client = client
                 self._set_session(client.session)
                 logger.info(
-                    "logged in as agent %s; %d plugin(s): %s",
+                    "logged in as agent %s; %d plugin(s): %s; replies over %s",
                     self.agent_id,
                     len(self.host.plugins),
                     ", ".join(p.name for p in self.host.plugins) or "none",
+                    self.outbound.send_via,
                 )
                 try:
                     async with anyio.create_task_group() as tg:
                         self._tg = tg
-                        self._start_queued_tasks(tg)
+                        self.background.open(tg)
+                        self._session_up(first=True)
                         self._account.post(Incoming(SessionStarted(client.session)))
                         task_status.started(self)
                         with anyio.CancelScope() as intake:
@@ -275,27 +295,26 @@ class Bot:
                         tg.cancel_scope.cancel()
                 finally:
                     self._tg = None
-                    self._tasks_state = "closed"
+                    self.background.close()
                     stop_hooks_due = False
                     with anyio.CancelScope(shield=True), anyio.move_on_after(grace):
                         await self.host.call("on_stop", self.handle_for)
                     self._client = None
         finally:
-            self._tasks_state = "closed"
-            self._queued_tasks.clear()
-            if stop_hooks_due:  # on_start ran but the login failed: still let plugins clean up
-                with anyio.CancelScope(shield=True), anyio.move_on_after(grace):
+            self.background.close()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(grace):
+                if stop_hooks_due:  # on_start ran but the login failed: let plugins clean up
                     await self.host.call("on_stop", self.handle_for)
+                if self._outbound is not None:
+                    await self._outbound.aclose()
             if self._owns_storage and self._storage is not None:
                 self._storage.close()
                 self._storage = None
+                self._ledger = None
             logger.info("bot stopped (%s)", _format_stats(self.stats))
 
     def stop(self) -> None:
-        """Ask the bot to shut down: stop reading events, cancel pending replies, close.
-
-        Returns at once; :meth:`run` returns when the shutdown is done.
-        """
+        """Ask the bot to shut down; returns at once, :meth:`run` returns when it is done."""
         if not self._stopping:
             logger.info("stopping: cancelling pending replies")
         self._stopping = True
@@ -306,6 +325,15 @@ class Bot:
     def stopping(self) -> bool:
         """Whether :meth:`stop` was called (or the event stream ended)."""
         return self._stopping
+
+    def _rest_auth_failed(self, exc: AgentbotError) -> None:
+        logger.error(
+            "the REST API refused the credential (%s): check [smartsupp] api_token "
+            "(AGENTBOT_API_TOKEN) and api_auth; stopping",
+            exc,
+        )
+        self.closed_reason = "rest_auth_failure"
+        self.stop()
 
     def start_actor(self, actor: ChatActor) -> None:
         """Start ``actor``'s worker task in the bot's task group (called by the actor)."""
@@ -322,8 +350,6 @@ class Bot:
             self.stats["actor_errors"] += 1
             logger.exception("chat %s: actor failed", actor.chat_id)
 
-    # -- plugin background tasks -----------------------------------------------------------
-
     def start_background(
         self,
         fn: Callable[..., Awaitable[Any]],
@@ -332,74 +358,49 @@ class Bot:
         plugin: str,
         name: str | None = None,
     ) -> None:
-        """Run ``await fn(*args)`` in the bot's task group (see :meth:`PluginBot.start_soon`).
-
-        Queued while the task group does not exist yet (``on_start``), refused (logged) once
-        the bot is shutting down. Raises :class:`~agentbot.errors.PluginError` if ``fn`` is
-        not callable.
-        """
-        if not callable(fn):
-            raise PluginError(
-                f"plugin {plugin!r}: start_soon() needs an async function, got {type(fn).__name__}",
-                plugin=plugin,
-            )
-        label = name or getattr(fn, "__qualname__", None) or repr(fn)
-        task = _Background(fn, args, plugin, label)
-        if self._tasks_state == "closed" or self._stopping:
-            logger.warning("plugin %s: not starting task %r: the bot is stopping", plugin, label)
-        elif self._tg is None:
-            self._queued_tasks.append(task)
-        else:
-            self._spawn(self._tg, task)
+        """Run ``await fn(*args)`` in the bot's task group (see :meth:`PluginBot.start_soon`)."""
+        self.background.start(fn, args, plugin=plugin, name=name, stopping=self._stopping)
 
     def busy_actors(self) -> int:
-        """How many actors (one per chat, plus the account's) are handling something now.
-
-        For a test harness deciding whether the bot has settled (with
-        :attr:`background_tasks` and the clock's sleepers).
-        """
-        actors = [*self.chats.values(), self._account]
-        return sum(1 for actor in actors if actor.busy)
+        """How many actors (one per chat, plus the account's) are handling something now."""
+        return sum(1 for actor in [*self.chats.values(), self._account] if actor.busy)
 
     @property
     def background_tasks(self) -> int:
-        """How many plugin background tasks are running (started and not finished).
-
-        For a test harness deciding whether the bot has settled: such a task is either
-        asleep on the clock or still working.
-        """
-        return self._background_running
-
-    def _start_queued_tasks(self, tg: anyio.abc.TaskGroup) -> None:
-        self._tasks_state = "run"
-        queued, self._queued_tasks = self._queued_tasks, []
-        for task in queued:
-            self._spawn(tg, task)
-
-    def _spawn(self, tg: anyio.abc.TaskGroup, task: _Background) -> None:
-        # Counted from now, not from the task's first step: a harness looking right after
-        # start_soon() must not see an idle bot.
-        self._background_running += 1
-        tg.start_soon(self._run_background, task, name=f"agentbot {task.plugin}: {task.label}")
-
-    async def _run_background(self, task: _Background) -> None:
-        detach_from_events()  # a say() from this task belongs to no event's hooks
-        try:
-            awaitable = task.fn(*task.args)
-            if not inspect.isawaitable(awaitable):
-                raise TypeError(
-                    f"{task.label} returned {type(awaitable).__name__}, not an awaitable: "
-                    "pass an async function"
-                )
-            await awaitable
-        except Exception as exc:
-            self.host.report_failure(task.plugin, f"background task {task.label!r} failed", exc)
-        finally:
-            self._background_running -= 1
+        """How many plugin background tasks are running (started and not finished)."""
+        return self.background.running
 
     def queue_limit(self, chat_id: str | None) -> int:
         """Return how many events may wait in one actor's inbox."""
         return self.config.runtime.chat_queue_size if chat_id is not None else ACCOUNT_QUEUE_LIMIT
+
+    # -- sessions and the resync after each login ------------------------------------------
+
+    def _session_up(self, *, first: bool) -> None:
+        self.speaker.session_started()
+        self._synced = False
+        self._notify_ready()
+        if self._tg is not None:
+            self._tg.start_soon(_resync, self, first, name="agentbot resync")
+
+    def mark_synced(self) -> None:
+        """The resync after a login is done: actors may send (called by resync)."""
+        self._synced = True
+        self._notify_ready()
+
+    @property
+    def synced(self) -> bool:
+        """Whether the resync after the latest login is done."""
+        return self._synced
+
+    def _notify_ready(self) -> None:
+        self._ready_changed.set()
+        self._ready_changed = anyio.Event()
+
+    async def wait_ready_to_speak(self) -> None:
+        """Wait until a session is up and its resync done."""
+        while not (self.speaker.link_up and self._synced):
+            await self._ready_changed.wait()
 
     # -- dispatch (synchronous: never waits) -------------------------------------------------
 
@@ -413,10 +414,13 @@ class Bot:
                 event.downtime_seconds,
                 event.attempt,
             )
+            self._session_up(first=False)
             self._post(self._account, Incoming(event))
             return
         if isinstance(event, ConnectionDropped):
             logger.warning("connection lost: %s; reconnecting", event.reason)
+            self.speaker.link_lost()
+            self._notify_ready()
             self._post(self._account, Incoming(event))
             return
         chat_id = chat_id_of(event)
@@ -424,10 +428,10 @@ class Bot:
             self._apply_account_event(event)
             self._post(self._account, Incoming(event))
             return
-        actor = self._actor(chat_id)
+        actor = self.actor(chat_id)
         self._post(actor, self._apply_chat_event(actor, event))
 
-    def _post(self, actor: ChatActor, item: Incoming | Say) -> None:
+    def _post(self, actor: ChatActor, item: Incoming | Say | Resume) -> None:
         if not actor.post(item):
             self.stats["dropped_events"] += 1
             logger.warning(
@@ -437,12 +441,13 @@ class Bot:
                 type(item.event).__name__ if isinstance(item, Incoming) else "a message",
             )
 
-    def _actor(self, chat_id: str) -> ChatActor:
+    def actor(self, chat_id: str) -> ChatActor:
+        """Return the actor of ``chat_id``, created (with its stored facts) if needed."""
         actor = self.chats.get(chat_id)
         if actor is not None:
             self.chats.move_to_end(chat_id)
             return actor
-        actor = self.chats[chat_id] = ChatActor(self, chat_id)
+        actor = self.chats[chat_id] = ChatActor(self, chat_id, self.ledger.load_chat(chat_id))
         if len(self.chats) > MAX_TRACKED_CHATS:
             for old_id in list(self.chats)[:16]:
                 if len(self.chats) <= MAX_TRACKED_CHATS:
@@ -451,90 +456,50 @@ class Bot:
                     del self.chats[old_id]
         return actor
 
-    def _apply_chat_event(self, actor: ChatActor, event: Any) -> Incoming:
-        """Update the chat's state from ``event`` at once; say whether it needs an answer."""
-        if isinstance(event, ChatMessageReceived):
-            return self._apply_message(actor, event)
-        if isinstance(event, ChatOpened):
-            actor.visitor_id = event.chat.visitor_id or actor.visitor_id
-            if actor.closed:
-                logger.info("chat %s: reopened", actor.chat_id)
-            actor.closed = False
-            others = set(event.chat.assigned_ids) - {self.agent_id}
-            if others:
-                self._human_in(actor, others, "is assigned")
-        elif isinstance(event, _CLOSING_EVENTS):
-            if not actor.closed:
-                logger.info("chat %s: closed (%s)", actor.chat_id, type(event).__name__)
-            actor.closed = True
-            actor.silence()
-        elif isinstance(event, AgentJoined):
-            if event.agent.id != self.agent_id:
-                self._human_in(actor, {event.agent.id}, "joined")
-        elif isinstance(event, AgentAssigned):
-            others = set(event.assigned_ids) - {self.agent_id}
-            if others:
-                self._human_in(actor, others, "was assigned")
-        elif isinstance(event, AgentLeft):
-            self._human_out(actor, {event.agent.id})
-        elif isinstance(event, AgentUnassigned):
-            self._human_out(actor, set(event.unassigned_ids))
-        elif isinstance(event, ChatVisitorTyping) and event.visitor_id:
-            actor.visitor_id = actor.visitor_id or event.visitor_id
-        return Incoming(event)
+    @property
+    def _rules(self) -> Rules:
+        runtime = self.config.runtime
+        return Rules(
+            agent_id=self.agent_id,
+            human_first=runtime.human_first,
+            resume_after_human_leaves=runtime.resume_after_human_leaves,
+        )
 
-    def _apply_message(self, actor: ChatActor, event: ChatMessageReceived) -> Incoming:
+    def _apply_chat_event(self, actor: ChatActor, event: Any) -> Incoming:
+        """Apply ``event`` to the chat's state at once; say whether it needs an answer."""
+        transition = actor.state.apply(event, self._rules, now=self.wall_clock())
+        if not isinstance(event, ChatMessageReceived):
+            self._after(actor, transition)
+            return Incoming(event)
         message = event.message
+        if transition.own:
+            self.speaker.echoed(actor.chat_id or "", message)
+            return Incoming(event, message)
+        answer = transition.answer
         if message.is_from_visitor:
-            if message.visitor_id:
-                actor.visitor_id = message.visitor_id
-            if not self._open_storage().seen.reserve(message.id):
+            if not self.ledger.receive(message.id, actor.chat_id or "", message.text or ""):
                 self.stats["duplicates"] += 1
                 logger.warning(
                     "chat %s: message %s seen before in %r; not answering",
                     actor.chat_id,
                     message.id,
-                    self._storage,
+                    self.ledger,
                 )
                 return Incoming(event, message)
             logger.debug("chat %s: visitor wrote %r", actor.chat_id, message.text)
-            if not actor.may_send():
+            if not answer:
                 self.stats["not_answered_quiet"] += 1
-                return Incoming(event, message)
-            return Incoming(event, message, answer=True)
-        if message.is_from_agent:
-            if self._is_own(message):
-                return Incoming(event, message)
-            if message.agent_id:
-                self._human_in(actor, {message.agent_id}, "wrote")
-        return Incoming(event, message)
+                self.ledger.decide(message.id, "quiet")
+        self._after(actor, transition)
+        return Incoming(event, message, answer=answer)
 
-    def _is_own(self, message: Message) -> bool:
-        return message.agent_id == self.agent_id or message.id in self._own_ids
-
-    def _human_in(self, actor: ChatActor, agent_ids: set[str], how: str) -> None:
-        actor.humans = (actor.humans or set()) | agent_ids
-        if not self.config.runtime.human_first or actor.human_active:
-            return
-        actor.human_active = True
-        logger.info(
-            "chat %s: agent %s %s; the bot steps back",
-            actor.chat_id,
-            ", ".join(sorted(agent_ids)),
-            how,
-        )
-        actor.silence()
-
-    def _human_out(self, actor: ChatActor, agent_ids: set[str]) -> None:
-        if actor.humans:
-            actor.humans -= agent_ids
-        if (
-            actor.human_active
-            and not actor.humans
-            and self.config.runtime.resume_after_human_leaves
-        ):
-            actor.human_active = False
-            logger.info("chat %s: the last human left; the bot answers again", actor.chat_id)
+    def _after(self, actor: ChatActor, transition: Transition) -> None:
+        if transition.note:
+            logger.info("chat %s: %s", actor.chat_id, transition.note)
+        if transition.persist and actor.chat_id is not None:
+            self.ledger.save_chat(actor.state)
+        if transition.silence:
+            actor.silence()
 
     def _apply_account_event(self, event: Any) -> None:
         if isinstance(event, AgentConnected) and event.id:
@@ -556,86 +521,70 @@ class Bot:
         if session is not None:
             self._agent_status = {agent.id: agent.status for agent in session.account.agents}
 
+    # -- what resync tells the bot -----------------------------------------------------------
+
+    def known_chat_ids(self) -> set[str]:
+        """Chats the bot believes open: in memory, and stored as open in the ledger."""
+        in_memory = {chat_id for chat_id, actor in self.chats.items() if not actor.state.closed}
+        return in_memory | set(self.ledger.known_open_chats())
+
+    def learn(
+        self,
+        chat_id: str,
+        *,
+        closed: bool | None = None,
+        humans: set[str] | frozenset[str] = frozenset(),
+        visitor_id: str | None = None,
+    ) -> None:
+        """Reconcile one chat with what the server says (resync)."""
+        actor = self.actor(chat_id)
+        if visitor_id and not actor.state.visitor_id:
+            actor.state.visitor_id = visitor_id
+        self._after(actor, actor.state.learn(closed=closed, humans=humans, rules=self._rules))
+
+    def replay(self, message: Message, *, fresh: bool = False) -> None:
+        """Handle a visitor message again (recovered after a restart) or for the first time
+        (``fresh``: missed while away; deduplicated like any other)."""
+        event = replay_event(message)
+        if fresh:
+            self._dispatch(event)
+            return
+        actor = self.actor(message.chat_id or "")
+        self._post(actor, Incoming(event, message, answer=actor.may_send()))
+
+    def resume_entries(self, actor: ChatActor, entries: Sequence[OutboxEntry]) -> None:
+        """Give unsettled outbox entries from before a restart back to their chat's actor."""
+        self._post(actor, Resume(tuple(entries)))
+
+    def note_spoke(self, actor: ChatActor, plugin: str | None, length: int) -> None:
+        """A message reached the chat (called by the actor)."""
+        logger.info("chat %s: sent %d chars from %s", actor.chat_id, length, plugin or "the bot")
+        self._after(actor, actor.state.spoke())
+
     # -- hooks (called by actors) ------------------------------------------------------------
 
     async def run_event_hooks(self, actor: ChatActor, event: Any) -> None:
-        """Run ``on_event`` and the event's specific hook (not ``on_visitor_message``)."""
-        call = self.host.call
-        bot_for = self.handle_for
-        chat_id = actor.chat_id
-        if isinstance(event, SessionStarted):
-            await call("on_connected", bot_for, session=event.session, reconnect=False)
+        """Run ``on_event`` and the event's own hook from the dispatch table."""
+        if not is_client_event(event):
+            await self.host.call("on_event", self.handle_for, event=event, chat_id=actor.chat_id)
+        route = route_for(event)
+        if route is None:
             return
-        if isinstance(event, Reconnected):
-            await call("on_connected", bot_for, session=event.session, reconnect=True)
+        arguments = route.arguments(event, self.agent_id)
+        if arguments is None:
             return
-        if isinstance(event, ConnectionDropped):
-            await call("on_disconnected", bot_for, reason=event.reason)
-            return
-        await call("on_event", bot_for, event=event, chat_id=chat_id)
-        if chat_id is not None:
-            await self._chat_hooks(actor, chat_id, event)
-        elif isinstance(event, VisitorConnected):
-            await call("on_visitor_connected", bot_for, visitor=event.visitor, event=event)
-        elif isinstance(event, VisitorUpdated):
-            await call(
-                "on_visitor_updated",
-                bot_for,
-                visitor_id=event.id,
-                changes=event.changes,
-                event=event,
-            )
-        elif isinstance(event, ServerErrorEvent):
-            await call("on_server_error", bot_for, error=event.as_error(), event=event)
-
-    async def _chat_hooks(self, actor: ChatActor, chat_id: str, event: Any) -> None:
-        call = self.host.call
-        bot_for = self.handle_for
-        if isinstance(event, ChatOpened):
-            await call("on_chat_opened", bot_for, chat_id=chat_id, chat=event.chat, event=event)
-        elif isinstance(event, _CLOSING_EVENTS):
-            close_type = getattr(event, "close_type", None)
-            if isinstance(event, ChatVisitorClosed):
-                close_type = "visitor_close"
-            await call(
-                "on_chat_closed", bot_for, chat_id=chat_id, close_type=close_type, event=event
-            )
-        elif isinstance(event, ChatVisitorTyping):
-            await call(
-                "on_visitor_typing",
-                bot_for,
-                chat_id=chat_id,
-                is_typing=event.typing.is_typing,
-                event=event,
-            )
-        elif isinstance(event, ChatRated):
-            await call("on_chat_rated", bot_for, chat_id=chat_id, rating=event.rating, event=event)
-        elif isinstance(event, AgentJoined):
-            if event.agent.id != self.agent_id:
-                await call(
-                    "on_agent_joined", bot_for, chat_id=chat_id, agent=event.agent, event=event
-                )
-        elif isinstance(event, AgentLeft):
-            if event.agent.id != self.agent_id:
-                await call(
-                    "on_agent_left", bot_for, chat_id=chat_id, agent=event.agent, event=event
-                )
-        elif isinstance(event, AgentAssigned):
-            await call(
-                "on_agent_assigned",
-                bot_for,
-                chat_id=chat_id,
-                agent_ids=event.assigned_ids,
-                event=event,
-            )
+        if route.chat_scoped:
+            arguments = {**arguments, "chat_id": actor.chat_id}
+        if isinstance(event, ChatOpened) and arguments.get("chat") is None:
+            arguments = {**arguments, "chat": Chat(id=actor.chat_id or "")}
+        await self.host.call(route.hook, self.handle_for, **arguments)
 
     async def choose_answer(
         self, actor: ChatActor, message: Message, text: str, event: Any
     ) -> Candidate | None:
         """Ask every plugin for a reply to ``message``; return the best candidate, if any.
 
-        Then tell every plugin the choice (``on_reply_chosen``), unless the chat went quiet
-        meanwhile.
+        Then tell every plugin the choice (``on_reply_chosen``), unless the chat went quiet.
         """
         results = await self.host.call(
             "on_visitor_message",
@@ -671,52 +620,6 @@ class Bot:
             )
         return chosen
 
-    # -- the wire (called by actors) ---------------------------------------------------------
-
-    async def send_typing(self, chat_id: str, visitor_id: str | None, on: bool) -> None:
-        """Send ``chat.typing``; errors are logged, never raised (typing is best effort)."""
-        client = self._client
-        if client is None or visitor_id is None:
-            return
-        try:
-            await client.send(ChatTyping(chat_id=chat_id, visitor_id=visitor_id, is_typing=on))
-        except AgentbotError as exc:
-            self.stats["typing_failed"] += 1
-            logger.warning("chat %s: could not send typing %s: %s", chat_id, on, exc)
-
-    async def send_chat_message(
-        self, chat_id: str, visitor_id: str | None, text: str, *, answers: str | None = None
-    ) -> bool:
-        """Send one ``chat.message``; return whether the server accepted it.
-
-        ``answers`` is the visitor message id this message answers: it is stored as answered
-        (durably, across restarts) before the request leaves. A failed send is logged and
-        not retried: a chat message must never go out twice.
-        """
-        client = self._client
-        if client is None:
-            return False
-        if visitor_id is None:
-            logger.warning("chat %s: visitor unknown; cannot send", chat_id)
-            return False
-        if answers is not None:
-            self._open_storage().seen.add(answers)
-        try:
-            stored = await client.request(
-                ChatMessage(chat_id=chat_id, visitor_id=visitor_id, text=text)
-            )
-        except AgentbotError as exc:
-            self.stats["send_failed"] += 1
-            logger.warning("chat %s: message not sent: %s", chat_id, exc)
-            return False
-        if isinstance(stored, Message):
-            self._own_ids[stored.id] = None
-            if len(self._own_ids) > _OWN_MESSAGE_IDS:
-                self._own_ids.popitem(last=False)
-        self.stats["sent"] += 1
-        logger.debug("chat %s: sent %r", chat_id, text)
-        return True
-
     # -- the plugin-facing API (see PluginBot) -----------------------------------------------
 
     @property
@@ -725,6 +628,11 @@ class Bot:
         if self._session is not None:
             return self._session.agent.id
         return self.config.smartsupp.agent_id
+
+    @property
+    def client(self) -> AgentClientLike | None:
+        """The live socket client, or None while not logged in (for an ``Outbound``)."""
+        return self._client
 
     @property
     def session(self) -> AgentConnectReply | None:
@@ -772,24 +680,27 @@ class Bot:
     ) -> bool:
         """Mark a chat handed off: cancel the pending answer, optionally say goodbye."""
         actor = self.chats.get(chat_id)
-        if actor is None or actor.closed:
+        if actor is None or actor.state.closed:
             return False
-        if not actor.handed_off:
-            logger.info("chat %s: handed off by %s", chat_id, plugin or "the runtime")
-        actor.handed_off = True
-        actor.silence()
+        self._after(actor, actor.state.hand_off())
         if message and message.strip() and self._tg is not None and not self._stopping:
             actor.post(Say(message, plugin, handoff=True))
         return True
 
-    def resume(self, chat_id: str, *, plugin: str | None = None) -> bool:
-        """Undo a hand-off: the bot may answer in ``chat_id`` again (see PluginBot.resume)."""
+    def pause(self, chat_id: str, *, plugin: str | None = None) -> bool:
+        """Keep the bot quiet in a chat without a hand-off (see :meth:`PluginBot.pause`)."""
         actor = self.chats.get(chat_id)
-        if actor is None or actor.closed or actor.human_active:
+        if actor is None or actor.state.closed:
             return False
-        if actor.handed_off:
-            logger.info("chat %s: the bot answers again (resumed by %s)", chat_id, plugin)
-            actor.handed_off = False
+        self._after(actor, actor.state.pause())
+        return True
+
+    def resume(self, chat_id: str, *, plugin: str | None = None) -> bool:
+        """Undo a hand-off or pause: the bot may answer again (see PluginBot.resume)."""
+        actor = self.chats.get(chat_id)
+        if actor is None or actor.state.closed or actor.state.human_active:
+            return False
+        self._after(actor, actor.state.resume())
         return True
 
     async def visitor(self, visitor_id: str) -> Visitor | None:
@@ -810,14 +721,8 @@ class Bot:
         return actor is not None and not actor.may_send()
 
 
-@attrs.frozen
-class _Background:
-    """A plugin's background task, waiting for the task group or running in it."""
-
-    fn: Callable[..., Awaitable[Any]]
-    args: tuple[Any, ...]
-    plugin: str
-    label: str
+async def _resync(bot: Bot, first: bool) -> None:
+    await resync(bot, first=first)
 
 
 def _format_stats(stats: collections.Counter[str]) -> str:

@@ -227,7 +227,12 @@ class RuntimeSettings:
     lease_ttl_seconds: float = attrs.field(default=10.0, validator=_positive)
     """With storage_url: a dead active replica is replaced within this plus a third."""
     seen_retention_days: float = attrs.field(default=30.0, validator=_positive)
-    """How long answered message ids are remembered (to never answer one twice)."""
+    """How long answered message ids and the outbox are remembered (to never answer twice)."""
+    chat_state_retention_days: float = attrs.field(default=2.0, validator=_positive)
+    """How long a closed chat's facts are kept (a late event for it is still understood)."""
+    missed_message_max_age_seconds: float = attrs.field(default=900.0, validator=_positive)
+    """A visitor message missed while the bot was away (or a reply cut off by a restart) is
+    answered after the next login only if it is at most this old."""
     chat_queue_size: int = attrs.field(default=64, validator=_positive)
     """Events waiting for one chat's actor; past it new events for that chat are dropped."""
     shutdown_grace_seconds: float = attrs.field(default=1.5, validator=_non_negative)

@@ -73,6 +73,7 @@ DEFAULT_JITTER = 0.2
 DEFAULT_MIN_SECONDS = 1.0
 DEFAULT_MAX_SECONDS = 8.0
 DEFAULT_MAX_MESSAGE_CHARS = 400
+DEFAULT_RETYPE_SECONDS = 1.0
 
 
 def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -115,6 +116,13 @@ class PacingSettings:
     min_seconds: float = attrs.field(default=DEFAULT_MIN_SECONDS, validator=_non_negative)
     max_seconds: float = attrs.field(default=DEFAULT_MAX_SECONDS, validator=_non_negative)
     max_message_chars: int = attrs.field(default=DEFAULT_MAX_MESSAGE_CHARS, validator=_min_chars)
+    retype_seconds: float = attrs.field(default=DEFAULT_RETYPE_SECONDS, validator=_non_negative)
+    """After a reconnect, how long typing shows on the new link before a pending message."""
+
+    @property
+    def retype_delay_seconds(self) -> float:
+        """``retype_seconds`` at the configured speed (``time_scale``)."""
+        return self.retype_seconds * self.time_scale
 
     def __attrs_post_init__(self) -> None:
         if self.min_seconds > self.max_seconds:

@@ -41,6 +41,10 @@ class AgentClientLike(Protocol):
         """Send a fire-and-forget request (``chat.typing``, ``agent.track_visitors``)."""
         ...
 
+    async def flush(self) -> None:
+        """Write every queued frame now (typing before a REST message)."""
+        ...
+
     def set_track_visitors(self, enabled: bool) -> None:
         """Apply the wanted ``track_visitors`` now (if connected) and on every reconnect."""
         ...

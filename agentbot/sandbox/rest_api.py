@@ -97,7 +97,7 @@ class RestService:
         self.requests: deque[dict[str, Any]] = deque(
             maxlen=max_recorded or sandbox.config.max_recorded_frames
         )
-        """Every REST request: ``{seq, method, operation, path, agentId, status}``."""
+        """Every REST request: ``{seq, method, operation, path, agentId, body, status}``."""
         self.tags: dict[str, list[str]] = {}
         self.important: dict[str, bool] = {}
 
@@ -162,7 +162,7 @@ class RestService:
                 "agentId": agent.id if agent is not None else None,
             }
             self.requests.append(entry)
-            response = await self._serve(request, operation, agent, handlers[request.method])
+            response = await self._serve(request, operation, agent, handlers[request.method], entry)
             entry["status"] = response.status_code
             self.sandbox.notify()
             return response
@@ -175,6 +175,7 @@ class RestService:
         operation: str,
         agent: SandboxAgent | None,
         handler: Callable[..., Any],
+        entry: dict[str, Any],
     ) -> Response:
         fault = self.sandbox.faults.take_rest_fault(operation, agent.id if agent else None)
         if fault is not None and fault.action == "error":
@@ -183,6 +184,7 @@ class RestService:
             return _error(401, "unauthorized", UNAUTHORIZED_MESSAGE)
         try:
             body = await _json_body(request) if request.method in ("POST", "PATCH") else {}
+            entry["body"] = body  # recorded like the socket's requests, for tests
             result = handler(agent, request, body)
         except _Fail as exc:
             return _error(exc.status, exc.code, exc.message)

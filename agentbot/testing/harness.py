@@ -144,8 +144,8 @@ class BotHarness:
         self._undelivered.append(message_id)
 
     def _undelivered_now(self) -> list[str]:
-        seen = self.storage.seen
-        self._undelivered = [m for m in self._undelivered if m not in seen]
+        ledger = self.bot.ledger
+        self._undelivered = [m for m in self._undelivered if not ledger.seen(m)]
         return self._undelivered
 
     def _busy_actors(self) -> int:
@@ -301,9 +301,20 @@ class BotHarness:
         return [TranscriptEntry.from_wire(entry, bot_id=self.bot_id) for entry in entries]
 
     def bot_requests(self, chat_id: str | None = None) -> list[dict[str, Any]]:
-        """The bot's requests as the sandbox decoded them, in order (``name``, ``args``,
-        ``t``, ``connId``); with ``chat_id``, only those about that chat."""
-        found: list[dict[str, Any]] = self.control.agent_requests(self.bot_id)["requests"]
+        """The bot's requests as the sandbox decoded them, socket and REST in one order.
+
+        A socket request has ``name`` (``"chat.typing"``), ``args``, ``t``, ``connId``; a REST
+        request has ``name`` = its operation (``"POST /v2/conversations/{id}"``), ``args`` =
+        ``[{"chatId": ..., **body}]``, ``status``. With ``chat_id``, only those about that chat.
+        """
+        found: list[dict[str, Any]] = list(self.control.agent_requests(self.bot_id)["requests"])
+        for entry in self.app.state.rest.requests:
+            if entry.get("agentId") != self.bot_id:
+                continue
+            path_chat = entry["path"].split("/v2/conversations/", 1)[-1].split("/", 1)[0]
+            payload = {"chatId": path_chat, **(entry.get("body") or {})}
+            found.append({**entry, "name": entry["operation"], "args": [payload]})
+        found.sort(key=lambda r: r["seq"])
         if chat_id is None:
             return found
         return [r for r in found if _chat_of(r) == chat_id]

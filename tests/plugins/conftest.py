@@ -21,8 +21,10 @@ from agentbot.client import AgentClient, ReconnectPolicy
 from agentbot.runtime.bot import Bot
 from agentbot.runtime.clock import VirtualClock
 from agentbot.runtime.config import BotConfig, PluginSection, RuntimeSettings, SmartsuppSettings
+from agentbot.runtime.outbound import Outbound
 from agentbot.runtime.storage import MEMORY, Storage
 from agentbot.sandbox import SandboxConfig, create_app
+from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
 
 WAIT_SECONDS = 15
 FAST_RECONNECT = ReconnectPolicy(initial_delay_seconds=0.01, max_delay_seconds=0.05)
@@ -120,6 +122,8 @@ def bot_config(
             auth_token=sandbox_config.bot.auth_token,
             eio=4,
             track_visitors=track_visitors,
+            api_url=f"{url}{REST_PREFIX}",
+            api_token=api_token_for(sandbox_config.bot),
         ),
         runtime=RuntimeSettings(**(runtime or {})),
         plugins=tuple(
@@ -188,7 +192,24 @@ async def bot_with(
                         asgi_app=app,
                     )
                 )
-            bot = Bot(config, plugins=extra or (), connect=connect, clock=clock, storage=store)
+
+            def outbound(bot: Bot) -> Outbound:
+                return Outbound(
+                    config.smartsupp,
+                    lambda: bot.client,
+                    agent_id=lambda: bot.agent_id,
+                    wall_clock=bot.wall_clock,
+                    asgi_app=app,
+                )
+
+            bot = Bot(
+                config,
+                plugins=extra or (),
+                connect=connect,
+                outbound=outbound,
+                clock=clock,
+                storage=store,
+            )
             async with anyio.create_task_group() as tg:
                 with anyio.fail_after(WAIT_SECONDS):
                     await tg.start(bot.run)

@@ -23,7 +23,10 @@ def make_config(
 ) -> BotConfig:
     return BotConfig(
         path=None,
-        smartsupp=SmartsuppSettings(agent_id=BOT_ID, key="secret-key", **smartsupp),
+        # The in-memory FakeClient speaks the socket; REST runs are tested against the sandbox.
+        smartsupp=SmartsuppSettings(
+            agent_id=BOT_ID, key="secret-key", **{"send_via": "socket", **smartsupp}
+        ),
         pacing=PacingSettings(**(pacing or {})),
         runtime=RuntimeSettings(**(runtime or {})),
     )

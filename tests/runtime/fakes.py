@@ -189,6 +189,9 @@ class FakeClient:
         self._record(req)
         await anyio.lowlevel.checkpoint()
 
+    async def flush(self) -> None:
+        await anyio.lowlevel.checkpoint()
+
     def set_track_visitors(self, enabled: bool) -> None:
         self.track_visitors_calls.append(enabled)
 

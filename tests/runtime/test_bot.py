@@ -12,6 +12,7 @@ import pytest
 
 from agentbot import hookimpl
 from agentbot.api import ChatTyping, ChatVisitorTyping, Typing
+from agentbot.runtime.actors import MAX_UNKNOWN_ATTEMPTS
 from agentbot.runtime.clock import VirtualClock
 from agentbot.runtime.pacing import PacingSettings, plan_reply, reading_delay
 from agentbot.runtime.replies import Reply
@@ -337,14 +338,20 @@ async def test_global_rate_limit_spaces_out_messages(running_bot: RunningBot) ->
     assert sorted(clock.sleeps)[-2:] == pytest.approx([0.5, 0.5])
 
 
-async def test_failed_send_still_turns_typing_off(running_bot: RunningBot) -> None:
+async def test_unacknowledged_send_is_retried_a_bounded_number_of_times_then_typing_off(
+    running_bot: RunningBot,
+) -> None:
+    # No REST history to ask and no echo: the outcome stays unknown, so the message is tried
+    # again (a reply must not be lost), a bounded number of times, and typing still ends.
     client = FakeClient()
     client.fail_messages = True
     async with running_bot(Echo(), client=client) as (bot, client):
         await client.feed(visitor_message("c1", "hi"))
-        await client.wait_calls(3)
-        assert client.calls == [TYPING_ON, ("message", "c1", "echo: hi"), TYPING_OFF]
-        assert bot.stats["send_failed"] == 1
+        await client.wait_calls(MAX_UNKNOWN_ATTEMPTS + 2)
+        message = ("message", "c1", "echo: hi")
+        assert client.calls == [TYPING_ON, *[message] * MAX_UNKNOWN_ATTEMPTS, TYPING_OFF]
+        assert bot.stats["send_unknown"] == MAX_UNKNOWN_ATTEMPTS
+        assert bot.ledger.depth() == 0  # given up: not left to be resent after a restart
 
 
 async def test_stop_mid_typing_sends_typing_false_and_no_message(running_bot: RunningBot) -> None:

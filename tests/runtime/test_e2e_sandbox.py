@@ -27,9 +27,11 @@ from agentbot.client import AgentClient, ReconnectPolicy
 from agentbot.runtime.bot import Bot
 from agentbot.runtime.clock import RealClock, VirtualClock
 from agentbot.runtime.config import BotConfig, RuntimeSettings, SmartsuppSettings
+from agentbot.runtime.outbound import Outbound
 from agentbot.runtime.pacing import PacingSettings, plan_reply
 from agentbot.runtime.storage import MEMORY, Storage
 from agentbot.sandbox import SandboxConfig, create_app, running_server
+from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
 
 FAST_RECONNECT = ReconnectPolicy(initial_delay_seconds=0.01, max_delay_seconds=0.05)
 WAIT_SECONDS = 15
@@ -79,15 +81,24 @@ class Harness:
         ]
 
     def wire(self, chat_id: str) -> list[tuple[str, Any]]:
-        """The bot's requests in one chat: ("typing", bool) / ("message", text)."""
-        out: list[tuple[str, Any]] = []
+        """The bot's requests in one chat, socket and REST in the sandbox's one order:
+        ("typing", bool) / ("message", text)."""
+        out: list[tuple[int, str, Any]] = []
         for request in self.requests(chat_id):
             payload = request["args"][0]
             if request["name"] == "chat.typing":
-                out.append(("typing", payload["typing"]["is"]))
+                out.append((request["seq"], "typing", payload["typing"]["is"]))
             elif request["name"] == "chat.message":
-                out.append(("message", payload["content"]["text"]))
-        return out
+                out.append((request["seq"], "message", payload["content"]["text"]))
+        rest = self.app.state.rest.requests
+        for request in rest:
+            if (
+                request["operation"] == "POST /v2/conversations/{id}"
+                and request["path"].endswith(f"/{chat_id}")
+                and request.get("status") == 200
+            ):
+                out.append((request["seq"], "message", request["body"]["content"]["text"]))
+        return [(kind, value) for _seq, kind, value in sorted(out)]
 
     async def wait(self, predicate: Callable[[], bool]) -> None:
         with anyio.fail_after(WAIT_SECONDS):
@@ -116,6 +127,7 @@ async def bot_on_sandbox(
     runtime: dict[str, Any] | None = None,
     track_visitors: bool = False,
     in_process: bool = False,
+    send_via: str = "rest",
 ) -> AsyncIterator[Harness]:
     sandbox_config = SandboxConfig()
     app = create_app(sandbox_config)
@@ -139,6 +151,9 @@ async def bot_on_sandbox(
                 auth_token=sandbox_config.bot.auth_token,
                 eio=eio,
                 track_visitors=track_visitors,
+                send_via=send_via,
+                api_url=f"{base_url}{REST_PREFIX}",
+                api_token=api_token_for(sandbox_config.bot),
             ),
             pacing=PacingSettings(**(pacing or {})),
             runtime=RuntimeSettings(**(runtime or {})),
@@ -157,11 +172,21 @@ async def bot_on_sandbox(
                 asgi_app=app if in_process else None,
             )
 
+        def outbound(bot: Bot) -> Outbound:
+            return Outbound(
+                config.smartsupp,
+                lambda: bot.client,
+                agent_id=lambda: bot.agent_id,
+                wall_clock=bot.wall_clock,
+                asgi_app=app if in_process else None,
+            )
+
         with Storage(MEMORY) as storage:
             bot = Bot(
                 config,
                 plugins=[(f"p{i}", plugin) for i, plugin in enumerate(plugins)],
                 connect=connect,
+                outbound=outbound,
                 clock=clock,
                 storage=storage,
                 entry_points={},
@@ -206,7 +231,9 @@ async def test_reply_in_process_on_both_backends() -> None:
 @socket_backend
 async def test_delay_follows_the_pacing_model_with_a_small_speed_factor(eio: int) -> None:
     pacing = {"time_scale": 0.05}
-    async with bot_on_sandbox(eio, Echo(), clock=RealClock(), pacing=pacing) as h:
+    async with bot_on_sandbox(
+        eio, Echo(), clock=RealClock(), pacing=pacing, send_via="socket"
+    ) as h:
         chat_id, _, message_id = h.write("Do you ship to Germany?")
         await h.wait(lambda: ("typing", False) in h.wire(chat_id))
         typing_on, message = (
@@ -259,7 +286,9 @@ async def test_same_message_delivered_twice_gets_one_reply(eio: int) -> None:
 @socket_backend
 async def test_forced_reconnect_mid_conversation(eio: int) -> None:
     clock = VirtualClock()
-    async with bot_on_sandbox(eio, Echo(), clock=clock, track_visitors=True) as h:
+    async with bot_on_sandbox(
+        eio, Echo(), clock=clock, track_visitors=True, send_via="socket"
+    ) as h:
         chat_id, _, _ = h.write("Hello?")
         await clock.wait_sleepers(1)
         await h.wait(lambda: h.wire(chat_id) == [("typing", True)])
@@ -275,12 +304,22 @@ async def test_forced_reconnect_mid_conversation(eio: int) -> None:
         second = [r for r in h.requests() if r["connId"] != first_conn]
         assert [r["name"] for r in second[:2]] == ["agent.connect", "agent.track_visitors"]
         assert second[1]["args"] == [True]
-        await clock.advance(60)  # the pending reply goes out on the new connection
+        await clock.advance(60)  # the pending reply's paced wait ends ...
+        await h.wait(lambda: h.wire(chat_id).count(("typing", True)) == 2)
+        await clock.wait_sleepers(1)
+        await clock.advance(60)  # ... and after a human moment of typing on the new link, it goes
         await h.wait(lambda: ("typing", False) in h.wire(chat_id))
         await h.reply_round("barrier", visitor="Bob")
-        assert h.wire(chat_id) == [("typing", True), ("message", "echo: Hello?"), ("typing", False)]
-        messages = [r for r in h.requests(chat_id) if r["name"] == "chat.message"]
-        assert messages[0]["connId"] != first_conn
+        # Typing shown on the old link does not count: the new link gets typing true again
+        # before the message, and typing false after it (issue 16's wire rule).
+        assert h.wire(chat_id) == [
+            ("typing", True),
+            ("typing", True),
+            ("message", "echo: Hello?"),
+            ("typing", False),
+        ]
+        on_new = [r for r in h.requests(chat_id) if r["connId"] != first_conn]
+        assert [r["name"] for r in on_new] == ["chat.typing", "chat.message", "chat.typing"]
         bot_lines = [
             e
             for e in h.control.transcript(chat_id)["entries"]
@@ -357,6 +396,7 @@ async def test_sigterm_mid_typing_sends_typing_false_before_exit(eio: int, tmp_p
                 agent_id = "{sandbox_config.bot.id}"
                 key = "{sandbox_config.account_key}"
                 eio = {eio}
+                send_via = "socket"
                 [pacing]
                 min_seconds = 60.0
                 max_seconds = 60.0

@@ -14,7 +14,7 @@ from agentbot.runtime import hookspecs
 from agentbot.runtime.handle import PluginBot
 from agentbot.runtime.plugins import HOOK_NAMES
 
-STDLIB = {"Any", "Awaitable", "Callable", "Mapping", "None", "Path"}
+STDLIB = {"Any", "Awaitable", "Callable", "Literal", "Mapping", "None", "Path", "Sequence"}
 """Names from the standard library (``typing``, ``collections.abc``, ``pathlib``)."""
 
 
