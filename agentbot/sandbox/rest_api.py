@@ -322,13 +322,12 @@ class RestService:
         return target
 
     def _assign(self, agent: SandboxAgent, request: Request, body: dict[str, Any]) -> Any:
-        chat = self._chat(request)
-        self.sandbox.agent_join(chat, self._target(body))
+        # An assignment, not a join: ``chat.agent_assigned`` with who assigned (S2).
+        self.sandbox.agent_assign(self._chat(request), self._target(body), by=agent)
         return {"ok": True}
 
     def _unassign(self, agent: SandboxAgent, request: Request, body: dict[str, Any]) -> Any:
-        chat = self._chat(request)
-        self.sandbox.agent_leave(chat, self._target(body))
+        self.sandbox.agent_unassign(self._chat(request), self._target(body), by=agent)
         return {"ok": True}
 
     def _join(self, agent: SandboxAgent, request: Request, body: dict[str, Any]) -> Any:
