@@ -37,6 +37,7 @@ from agentbot.errors import (
     RestAuthError,
     RestError,
 )
+from agentbot.runtime.commands import CommandTools
 from agentbot.runtime.handle import PluginBot
 from agentbot.runtime.hookspecs import hookimpl
 from agentbot.runtime.identifiers import Identifier, extract_identifiers, mask_identifiers
@@ -52,6 +53,7 @@ __all__ = [
     "ApiError",
     "AuthFailure",
     "Chat",
+    "CommandTools",
     "ConfigError",
     "ConnectionLost",
     "DecodeError",

@@ -20,7 +20,37 @@ if TYPE_CHECKING:
     from agentbot.runtime.config import BotConfig
 
 
-@click.group()
+class _AgentbotGroup(click.Group):
+    """The built-in commands plus those the installed plugins add (``register_commands``).
+
+    Plugins are asked only when a command is not built in or the commands are listed, so
+    ``agentbot run`` imports no plugin its bot.toml does not enable, and a broken plugin
+    cannot break the built-in commands.
+    """
+
+    _plugin_commands_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugin_commands_added:
+            return
+        self._plugin_commands_added = True
+        from agentbot.runtime.commands import add_plugin_commands
+
+        add_plugin_commands(self, warn=lambda line: click.echo(f"agentbot: {line}", err=True))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and not self._plugin_commands_added:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_AgentbotGroup)
 @click.version_option(__version__, prog_name="agentbot")
 def main() -> None:
     """Run, test and develop Smartsupp chat bots."""
@@ -183,14 +213,11 @@ _config_option = click.option(
 
 def _load_bot_config(config_path: str | None) -> BotConfig:
     """Read bot.toml (or the environment); a problem is one line on stderr and exit 1."""
-    import os
-
+    from agentbot.runtime.commands import find_config
     from agentbot.runtime.config import load_config
 
-    if config_path is None and os.path.isfile("bot.toml"):
-        config_path = "bot.toml"
     try:
-        return load_config(config_path)
+        return load_config(find_config(config_path))
     except AgentbotError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -406,116 +433,3 @@ def new_plugin(name: str, directory: Path) -> None:
     width = max(len(command) for command, _why in steps)
     for command, why in steps:
         click.echo(f"  {command.ljust(width)}  # {why}" if why else f"  {command}")
-
-
-# -- faq: try the faq plugin's matching (the work lives in agentbot_plugins.faq) -------------
-
-
-@main.group()
-def faq() -> None:
-    """Try the built-in faq plugin's matching: one question, or a labelled file."""
-
-
-@faq.command("test")
-@_config_option
-@click.option("--lang", default=None, help="The visitor's language, e.g. cs (default: unknown).")
-@click.option("-n", "--limit", default=5, show_default=True, type=click.IntRange(1, 50))
-@click.argument("question")
-def faq_test(config_path: str | None, lang: str | None, limit: int, question: str) -> None:
-    """Show the FAQ entries that best match QUESTION, with scores, and what the bot would do.
-
-    The FAQ file, method and thresholds come from bot.toml's [plugins.faq].
-    """
-    from agentbot.runtime.sections import structure_section
-    from agentbot_plugins.faq import Faq, FaqConfig
-    from agentbot_plugins.faq.commands import match_lines
-
-    config = _load_bot_config(config_path)
-    section = config.plugin("faq")
-    if section is None:
-        raise click.ClickException(f"{config.source}: no [plugins.faq] section")
-    try:
-        options = structure_section(
-            FaqConfig, section.options, path=config.source, section="plugins.faq"
-        )
-        base = config.path.parent if config.path is not None else None
-        lines = match_lines(Faq(options, base_dir=base), question, lang=lang, limit=limit)
-    except AgentbotError as exc:
-        raise click.ClickException(str(exc)) from None
-    for line in lines:
-        click.echo(line)
-
-
-@faq.command("eval")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option(
-    "--method",
-    type=click.Choice(["blend", "bm25", "fuzzy", "semantic", "hybrid"]),
-    default="hybrid",
-    show_default=True,
-    help="Matching method.",
-)
-@click.option("--split", type=click.Choice(["tune", "test"]), default=None, help="Only one split.")
-@click.option(
-    "--feedback",
-    "feedback_config",
-    default=None,
-    help="Also the questions visitors confirmed, from this bot.toml's storage.",
-)
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Answer at or above.")
-@click.option(
-    "--clarify-threshold", type=click.FloatRange(0, 1), default=None, help="Ask at or above."
-)
-@click.option("--no-clarify", is_flag=True, help="Never ask 'did you mean…?'.")
-def faq_eval(
-    file: str,
-    method: str,
-    threshold: float | None,
-    clarify_threshold: float | None,
-    no_clarify: bool,
-    split: str | None,
-    feedback_config: str | None,
-) -> None:
-    """Measure matching on FILE, a labelled question file: precision@1, wrong answers, silence.
-
-    FILE names its FAQ (faq = "...") and lists, per entry id, questions that entry must
-    answer, plus questions no entry may answer (see docs/plugins.md, "faq").
-    """
-    from agentbot_plugins.faq.commands import eval_report
-
-    try:
-        _report, lines = eval_report(
-            file,
-            method=method,
-            threshold=threshold,
-            clarify_threshold=clarify_threshold,
-            clarify=not no_clarify,
-            split=split,
-            feedback_store=_faq_store(feedback_config) if feedback_config else None,
-        )
-    except AgentbotError as exc:
-        raise click.ClickException(str(exc)) from None
-    for line in lines:
-        click.echo(line)
-
-
-def _faq_store(config_path: str | None) -> Any:
-    from agentbot.runtime.storage import Storage
-
-    config = _load_bot_config(config_path)
-    return Storage(config.resolved_storage_path()).plugin_store("faq")
-
-
-@faq.command("gaps")
-@_config_option
-@click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100))
-def faq_gaps(config_path: str | None, top: int) -> None:
-    """Group the questions the FAQ could not answer; print the largest groups with examples."""
-    from agentbot_plugins.faq.commands import gaps_report
-
-    try:
-        lines = gaps_report(_faq_store(config_path), top=top)
-    except AgentbotError as exc:
-        raise click.ClickException(str(exc)) from None
-    for line in lines:
-        click.echo(line)

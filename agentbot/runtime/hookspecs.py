@@ -16,9 +16,10 @@ any order, by name::
 
 Rules that hold for every hook:
 
-* Every hook receives ``bot`` (a :class:`~agentbot.runtime.handle.PluginBot` bound to the
-  plugin: its config, its storage, its logger, and the actions it may ask for). Plugins act
-  only through ``bot`` and the values they return, never through the network client.
+* Every hook but :func:`register_commands` (the command line, where no bot runs) receives
+  ``bot`` (a :class:`~agentbot.runtime.handle.PluginBot` bound to the plugin: its config,
+  its storage, its logger, and the actions it may ask for). Plugins act only through
+  ``bot`` and the values they return, never through the network client.
 * Sync or async: an implementation may be a plain function or a coroutine function. pluggy
   itself is synchronous, so the runtime calls each implementation and awaits what needs
   awaiting (datasette's "await me maybe"). Sync implementations run on the event loop: keep
@@ -54,10 +55,13 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import click
+
     from agentbot.api.events import ServerEvent
     from agentbot.api.models import Agent, Chat, Message, Rating, Visitor
     from agentbot.api.requests import AgentConnectReply
     from agentbot.errors import ApiError
+    from agentbot.runtime.commands import CommandTools
     from agentbot.runtime.handle import PluginBot
     from agentbot.runtime.identifiers import Identifier
     from agentbot.runtime.replies import Reply
@@ -130,6 +134,36 @@ def on_check(bot: PluginBot) -> None:
         def on_check(bot):
             if not Path(bot.config.templates).is_file():
                 raise agentbot.ConfigError(f"templates file {bot.config.templates} is missing")
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group, tools: CommandTools) -> None:
+    """Add this plugin's own commands to the ``agentbot`` command line.
+
+    Parameters:
+
+    - ``cli``: the ``agentbot`` :class:`click.Group`; add commands or groups to it
+      (``@cli.group()`` / ``@cli.command()`` or ``cli.add_command(...)``).
+    - ``tools``: a :class:`~agentbot.CommandTools` that finds and reads bot.toml as
+      ``agentbot run`` does: its ``-c/--config`` option, the plugin's validated section
+      (``plugin_config``, no Smartsupp credentials needed), its storage (``plugin_store``).
+
+    Called once per installed plugin (every ``agentbot`` entry point, whether or not bot.toml
+    enables it), when the command line needs a command it does not have built in or lists
+    its commands; there is no ``bot``, since no bot runs. A plugin that fails to import, or
+    whose implementation raises, is one warning on stderr and the other commands still work.
+    Must be synchronous; return value ignored. The model is datasette's and llm's hook of
+    the same name.
+
+    Example::
+
+        @agentbot.hookimpl
+        def register_commands(cli, tools):
+            @cli.command()
+            @tools.config_option()
+            def greet(config_path):
+                click.echo(tools.plugin_config(config_path, "greeter", GreeterConfig).greeting)
     """
 
 

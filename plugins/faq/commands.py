@@ -1,18 +1,26 @@
-"""What ``agentbot faq test`` and ``agentbot faq eval`` print (the CLI glue is in cli.py)."""
+"""``agentbot faq test / eval / gaps``: the faq plugin's own commands (``register_commands``).
+
+The built-in plugin adds them exactly as a third-party plugin would; what each prints is
+built by the ``*_lines`` / ``*_report`` functions so tests can read it without a terminal.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+import click
+
+from agentbot import AgentbotError, CommandTools
 
 from .decision import decide
 from .evaluate import EvalReport, Split, evaluate, evaluate_by_kind, load_eval_set
 from .feedback import feedback_cases, feedback_lines
 from .gaps import gap_lines, load_gaps
 from .matcher import METHOD_THRESHOLDS, FaqIndex, Method
-from .plugin import Faq
+from .plugin import Faq, FaqConfig
 
-__all__ = ["eval_report", "gaps_report", "match_lines"]
+__all__ = ["add_commands", "eval_report", "gaps_report", "match_lines"]
 
 
 def gaps_report(store: Any, *, top: int = 10, examples: int = 3) -> list[str]:
@@ -102,3 +110,104 @@ def eval_report(
             expected = case.expected or "(must not answer)"
             lines.append(f"  {case.question!r}: expected {expected}, {what}")
     return report, lines
+
+
+def _echo_or_fail(make_lines: Any) -> None:
+    """Print the lines ``make_lines()`` returns; an agentbot error is one line and exit 1."""
+    try:
+        lines = make_lines()
+    except AgentbotError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
+
+
+def add_commands(cli: click.Group, tools: CommandTools) -> None:
+    """Add the ``agentbot faq`` group to ``cli``."""
+
+    @cli.group()
+    def faq() -> None:
+        """Try the built-in faq plugin's matching: one question, or a labelled file."""
+
+    @faq.command("test")
+    @tools.config_option()
+    @click.option(
+        "--lang", default=None, help="The visitor's language, e.g. cs (default: unknown)."
+    )
+    @click.option("-n", "--limit", default=5, show_default=True, type=click.IntRange(1, 50))
+    @click.argument("question")
+    def faq_test(config_path: str | None, lang: str | None, limit: int, question: str) -> None:
+        """Show the FAQ entries that best match QUESTION, with scores, and what the bot would do.
+
+        The FAQ file, method and thresholds come from bot.toml's [plugins.faq]; no Smartsupp
+        credentials are needed.
+        """
+
+        def lines() -> list[str]:
+            options = tools.plugin_config(config_path, "faq", FaqConfig)
+            faq = Faq(options, base_dir=tools.config_dir(config_path))
+            return match_lines(faq, question, lang=lang, limit=limit)
+
+        _echo_or_fail(lines)
+
+    @faq.command("eval")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option(
+        "--method",
+        type=click.Choice(["blend", "bm25", "fuzzy", "semantic", "hybrid"]),
+        default="hybrid",
+        show_default=True,
+        help="Matching method.",
+    )
+    @click.option(
+        "--split", type=click.Choice(["tune", "test"]), default=None, help="Only one split."
+    )
+    @click.option(
+        "--feedback",
+        "feedback_config",
+        default=None,
+        help="Also the questions visitors confirmed, from this bot.toml's storage.",
+    )
+    @click.option(
+        "--threshold", type=click.FloatRange(0, 1), default=None, help="Answer at or above."
+    )
+    @click.option(
+        "--clarify-threshold", type=click.FloatRange(0, 1), default=None, help="Ask at or above."
+    )
+    @click.option("--no-clarify", is_flag=True, help="Never ask 'did you mean…?'.")
+    def faq_eval(
+        file: str,
+        method: str,
+        threshold: float | None,
+        clarify_threshold: float | None,
+        no_clarify: bool,
+        split: str | None,
+        feedback_config: str | None,
+    ) -> None:
+        """Measure matching on FILE, a labelled question file: precision@1, wrong answers, silence.
+
+        FILE names its FAQ (faq = "...") and lists, per entry id, questions that entry must
+        answer, plus questions no entry may answer (see docs/plugins.md, "faq").
+        """
+
+        def lines() -> list[str]:
+            store = tools.plugin_store(feedback_config, "faq") if feedback_config else None
+            _report, report_lines = eval_report(
+                file,
+                method=cast(Method, method),
+                threshold=threshold,
+                clarify_threshold=clarify_threshold,
+                clarify=not no_clarify,
+                split=cast("Split | None", split),
+                feedback_store=store,
+            )
+            return report_lines
+
+        _echo_or_fail(lines)
+
+    @faq.command("gaps")
+    @tools.config_option()
+    @click.option("--top", default=10, show_default=True, type=click.IntRange(1, 100))
+    def faq_gaps(config_path: str | None, top: int) -> None:
+        """Group the questions the FAQ could not answer; print the largest groups with examples."""
+        _echo_or_fail(lambda: gaps_report(tools.plugin_store(config_path, "faq"), top=top))

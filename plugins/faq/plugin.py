@@ -26,7 +26,7 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from agentbot import ConfigError, Message, PluginBot, Reply, hookimpl
+from agentbot import CommandTools, ConfigError, Message, PluginBot, Reply, hookimpl
 
 from .._shared import compat
 from .decision import DEFAULT_MARGIN, Decision, decide
@@ -271,6 +271,13 @@ class FaqPlugin:
     def register_config(self, register: Any) -> None:
         """Declare :class:`FaqConfig`."""
         register(FaqConfig)
+
+    @hookimpl
+    def register_commands(self, cli: Any, tools: CommandTools) -> None:
+        """Add ``agentbot faq test / eval / gaps`` (commands.py)."""
+        from .commands import add_commands
+
+        add_commands(cli, tools)
 
     @hookimpl
     async def on_start(self, bot: PluginBot) -> None:

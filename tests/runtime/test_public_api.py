@@ -17,9 +17,12 @@ from agentbot.runtime.plugins import HOOK_NAMES
 STDLIB = {"Any", "Awaitable", "Callable", "Literal", "Mapping", "None", "Path", "Sequence"}
 """Names from the standard library (``typing``, ``collections.abc``, ``pathlib``)."""
 
+THIRD_PARTY = {"Group"}
+"""``click.Group`` (register_commands): a plugin with commands imports click itself."""
+
 
 def class_names(annotation: object) -> set[str]:
-    return set(re.findall(r"\b[A-Z][A-Za-z]+\b", str(annotation))) - STDLIB
+    return set(re.findall(r"\b[A-Z][A-Za-z]+\b", str(annotation))) - STDLIB - THIRD_PARTY
 
 
 def annotations_of(function: object) -> set[str]:
