@@ -50,6 +50,19 @@ def find_pg_bin() -> Path | None:
     return None
 
 
+_PREFIX = "agentbot-pg-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -101,7 +114,9 @@ class PostgresCluster:
         """Create the cluster in a temp folder and start the server; wait until it accepts."""
         if self._as_root:
             _ensure_user()
-        self._folder = Path(tempfile.mkdtemp(prefix="agentbot-pg-"))
+        self._stop_orphans()
+        self._folder = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        (self._folder / "creator.pid").write_text(str(os.getpid()), encoding="utf-8")
         if self._as_root:
             shutil.chown(self._folder, user=PG_USER)
         self._run(
@@ -145,6 +160,27 @@ class PostgresCluster:
                 continue
             return
         raise RuntimeError(f"PostgreSQL did not start: {last_error}")
+
+    def _stop_orphans(self) -> None:
+        """Stop servers a killed test run left behind (their creator process is gone).
+
+        A run ended by SIGKILL or a closed pipe never reaches :meth:`stop`; its server would
+        otherwise live on. Only folders this class made are touched.
+        """
+        for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*"):
+            try:
+                creator = int((folder / "creator.pid").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if _alive(creator):
+                continue
+            if (folder / "data" / "postmaster.pid").exists():
+                command = [str(self.bin_dir / "pg_ctl"), "--pgdata", str(folder / "data")]
+                command += ["--mode", "immediate", "--wait", "stop"]
+                if self._as_root:
+                    command = ["runuser", "-u", PG_USER, "--", *command]
+                subprocess.run(command, capture_output=True, check=False, timeout=60)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def server_log(self) -> str:
         """Return the server's log so far (for a failure message)."""
