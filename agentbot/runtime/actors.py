@@ -62,6 +62,7 @@ import attrs
 
 from agentbot.api import Message
 from agentbot.runtime.chat_state import ChatState
+from agentbot.runtime.hook_calls import choose_answer, run_event_hooks
 from agentbot.runtime.ledger import OutboxEntry
 from agentbot.runtime.limits import LoopGuard
 from agentbot.runtime.pacing import plan_reply, reading_delay
@@ -355,7 +356,7 @@ class ChatActor:
             bot.ledger.drop(head.entry_id)
         self._plan.popleft()
         if delivery.outcome in ("sent", "confirmed"):
-            bot.note_spoke(self, head.plugin, len(head.text))
+            bot.chats.spoke(self, head.plugin, len(head.text))
         if self.typing:
             await self._set_typing(False)
 
@@ -439,7 +440,7 @@ class ChatActor:
 
     async def _handle_event(self, seq: int, item: Incoming) -> None:
         bot = self._bot
-        await bot.run_event_hooks(self, item.event)
+        await run_event_hooks(bot, self, item.event)
         if item.message is None or not item.answer:
             return
         message = item.message
@@ -447,7 +448,7 @@ class ChatActor:
         if not self.may_send():
             bot.ledger.decide(message.id, "dropped")
             return
-        chosen = await bot.choose_answer(self, message, text, item.event)
+        chosen = await choose_answer(bot, self, message, text, item.event)
         if not self.may_send():
             bot.ledger.decide(message.id, "dropped")
             return  # a human took over while the plugins were thinking

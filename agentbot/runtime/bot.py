@@ -39,10 +39,6 @@ from agentbot.api import (
     AgentConnectReply,
     AgentDisconnected,
     AgentUpdated,
-    Chat,
-    ChatMessageReceived,
-    ChatOpened,
-    Message,
     ServerErrorEvent,
     Visitor,
     VisitorConnected,
@@ -51,31 +47,27 @@ from agentbot.api import (
 )
 from agentbot.client import ConnectionDropped, Reconnected
 from agentbot.errors import AgentbotError
-from agentbot.runtime.actors import ChatActor, Incoming, Resume, Say
+from agentbot.runtime.actors import ChatActor, Incoming
 from agentbot.runtime.background import BackgroundTasks
-from agentbot.runtime.chat_state import Rules, Transition
+from agentbot.runtime.chats import MAX_TRACKED_CHATS, Chats
 from agentbot.runtime.clock import Clock, RealClock
 from agentbot.runtime.config import BotConfig
-from agentbot.runtime.dispatch import SessionStarted, chat_id_of, is_client_event, route_for
+from agentbot.runtime.dispatch import SessionStarted, chat_id_of
 from agentbot.runtime.handle import PluginBot
-from agentbot.runtime.ledger import Ledger, OutboxEntry, namespace_for
+from agentbot.runtime.ledger import Ledger, namespace_for
 from agentbot.runtime.limits import TokenBucket
 from agentbot.runtime.outbound import Outbound
 from agentbot.runtime.plugins import LoadedPlugin, PluginHost
 from agentbot.runtime.ports import AgentClientLike, ClientFactory
-from agentbot.runtime.replies import Candidate, Reply, choose_reply
-from agentbot.runtime.resync import replay_event, resync
+from agentbot.runtime.replies import Reply
+from agentbot.runtime.resync import resync
 from agentbot.runtime.speaker import Speaker
 from agentbot.runtime.storage import KeyValueStore, Storage
 from agentbot.runtime.visitors import NotConnected, VisitorDirectory
 
-__all__ = ["MAX_TRACKED_CHATS", "Bot", "SessionStarted"]
+__all__ = ["MAX_TRACKED_CHATS", "Bot", "SessionStarted"]  # MAX_TRACKED_CHATS: see chats.py
 
 logger = logging.getLogger(__name__)
-
-MAX_TRACKED_CHATS = 50_000
-"""Chats kept in memory; past it the least recently active idle chats are forgotten (their
-durable facts stay in the ledger and come back when the chat does)."""
 
 ACCOUNT_QUEUE_LIMIT = 1024
 """Inbox bound of the account actor (visitor tracking can be chatty)."""
@@ -124,7 +116,8 @@ class Bot:
         self.rate_limiter = TokenBucket(
             rate=runtime.max_messages_per_second, burst=runtime.message_burst, clock=self.clock
         )
-        self.chats: collections.OrderedDict[str, ChatActor] = collections.OrderedDict()
+        self.chats = Chats(self)
+        """Every chat the bot knows, and the one path chat events and requests take."""
         self.closed_reason: str | None = None
         """Why the bot stopped for good (``"logout"``, ``"auth_failure"``, …), if it did."""
         self._connect = connect
@@ -322,6 +315,11 @@ class Bot:
             self._intake.cancel()
 
     @property
+    def accepting_work(self) -> bool:
+        """Whether new messages may be queued (running, not shutting down)."""
+        return self._tg is not None and not self._stopping
+
+    @property
     def stopping(self) -> bool:
         """Whether :meth:`stop` was called (or the event stream ended)."""
         return self._stopping
@@ -363,7 +361,7 @@ class Bot:
 
     def busy_actors(self) -> int:
         """How many actors (one per chat, plus the account's) are handling something now."""
-        return sum(1 for actor in [*self.chats.values(), self._account] if actor.busy)
+        return self.chats.busy() + int(self._account.busy)
 
     @property
     def background_tasks(self) -> int:
@@ -415,91 +413,17 @@ class Bot:
                 event.attempt,
             )
             self._session_up(first=False)
-            self._post(self._account, Incoming(event))
-            return
-        if isinstance(event, ConnectionDropped):
+        elif isinstance(event, ConnectionDropped):
             logger.warning("connection lost: %s; reconnecting", event.reason)
             self.speaker.link_lost()
             self._notify_ready()
-            self._post(self._account, Incoming(event))
-            return
-        chat_id = chat_id_of(event)
-        if chat_id is None:
+        else:
+            chat_id = chat_id_of(event)
+            if chat_id is not None:
+                self.chats.dispatch(chat_id, event)
+                return
             self._apply_account_event(event)
-            self._post(self._account, Incoming(event))
-            return
-        actor = self.actor(chat_id)
-        self._post(actor, self._apply_chat_event(actor, event))
-
-    def _post(self, actor: ChatActor, item: Incoming | Say | Resume) -> None:
-        if not actor.post(item):
-            self.stats["dropped_events"] += 1
-            logger.warning(
-                "chat %s: inbox full (%d); dropping %s",
-                actor.chat_id,
-                self.queue_limit(actor.chat_id),
-                type(item.event).__name__ if isinstance(item, Incoming) else "a message",
-            )
-
-    def actor(self, chat_id: str) -> ChatActor:
-        """Return the actor of ``chat_id``, created (with its stored facts) if needed."""
-        actor = self.chats.get(chat_id)
-        if actor is not None:
-            self.chats.move_to_end(chat_id)
-            return actor
-        actor = self.chats[chat_id] = ChatActor(self, chat_id, self.ledger.load_chat(chat_id))
-        if len(self.chats) > MAX_TRACKED_CHATS:
-            for old_id in list(self.chats)[:16]:
-                if len(self.chats) <= MAX_TRACKED_CHATS:
-                    break
-                if not self.chats[old_id].busy:
-                    del self.chats[old_id]
-        return actor
-
-    @property
-    def _rules(self) -> Rules:
-        runtime = self.config.runtime
-        return Rules(
-            agent_id=self.agent_id,
-            human_first=runtime.human_first,
-            resume_after_human_leaves=runtime.resume_after_human_leaves,
-        )
-
-    def _apply_chat_event(self, actor: ChatActor, event: Any) -> Incoming:
-        """Apply ``event`` to the chat's state at once; say whether it needs an answer."""
-        transition = actor.state.apply(event, self._rules, now=self.wall_clock())
-        if not isinstance(event, ChatMessageReceived):
-            self._after(actor, transition)
-            return Incoming(event)
-        message = event.message
-        if transition.own:
-            self.speaker.echoed(actor.chat_id or "", message)
-            return Incoming(event, message)
-        answer = transition.answer
-        if message.is_from_visitor:
-            if not self.ledger.receive(message.id, actor.chat_id or "", message.text or ""):
-                self.stats["duplicates"] += 1
-                logger.warning(
-                    "chat %s: message %s seen before in %r; not answering",
-                    actor.chat_id,
-                    message.id,
-                    self.ledger,
-                )
-                return Incoming(event, message)
-            logger.debug("chat %s: visitor wrote %r", actor.chat_id, message.text)
-            if not answer:
-                self.stats["not_answered_quiet"] += 1
-                self.ledger.decide(message.id, "quiet")
-        self._after(actor, transition)
-        return Incoming(event, message, answer=answer)
-
-    def _after(self, actor: ChatActor, transition: Transition) -> None:
-        if transition.note:
-            logger.info("chat %s: %s", actor.chat_id, transition.note)
-        if transition.persist and actor.chat_id is not None:
-            self.ledger.save_chat(actor.state)
-        if transition.silence:
-            actor.silence()
+        self.chats.post(self._account, Incoming(event))
 
     def _apply_account_event(self, event: Any) -> None:
         if isinstance(event, AgentConnected) and event.id:
@@ -520,105 +444,6 @@ class Bot:
         self._session = session
         if session is not None:
             self._agent_status = {agent.id: agent.status for agent in session.account.agents}
-
-    # -- what resync tells the bot -----------------------------------------------------------
-
-    def known_chat_ids(self) -> set[str]:
-        """Chats the bot believes open: in memory, and stored as open in the ledger."""
-        in_memory = {chat_id for chat_id, actor in self.chats.items() if not actor.state.closed}
-        return in_memory | set(self.ledger.known_open_chats())
-
-    def learn(
-        self,
-        chat_id: str,
-        *,
-        closed: bool | None = None,
-        humans: set[str] | frozenset[str] = frozenset(),
-        visitor_id: str | None = None,
-    ) -> None:
-        """Reconcile one chat with what the server says (resync)."""
-        actor = self.actor(chat_id)
-        if visitor_id and not actor.state.visitor_id:
-            actor.state.visitor_id = visitor_id
-        self._after(actor, actor.state.learn(closed=closed, humans=humans, rules=self._rules))
-
-    def replay(self, message: Message, *, fresh: bool = False) -> None:
-        """Handle a visitor message again (recovered after a restart) or for the first time
-        (``fresh``: missed while away; deduplicated like any other)."""
-        event = replay_event(message)
-        if fresh:
-            self._dispatch(event)
-            return
-        actor = self.actor(message.chat_id or "")
-        self._post(actor, Incoming(event, message, answer=actor.may_send()))
-
-    def resume_entries(self, actor: ChatActor, entries: Sequence[OutboxEntry]) -> None:
-        """Give unsettled outbox entries from before a restart back to their chat's actor."""
-        self._post(actor, Resume(tuple(entries)))
-
-    def note_spoke(self, actor: ChatActor, plugin: str | None, length: int) -> None:
-        """A message reached the chat (called by the actor)."""
-        logger.info("chat %s: sent %d chars from %s", actor.chat_id, length, plugin or "the bot")
-        self._after(actor, actor.state.spoke())
-
-    # -- hooks (called by actors) ------------------------------------------------------------
-
-    async def run_event_hooks(self, actor: ChatActor, event: Any) -> None:
-        """Run ``on_event`` and the event's own hook from the dispatch table."""
-        if not is_client_event(event):
-            await self.host.call("on_event", self.handle_for, event=event, chat_id=actor.chat_id)
-        route = route_for(event)
-        if route is None:
-            return
-        arguments = route.arguments(event, self.agent_id)
-        if arguments is None:
-            return
-        if route.chat_scoped:
-            arguments = {**arguments, "chat_id": actor.chat_id}
-        if isinstance(event, ChatOpened) and arguments.get("chat") is None:
-            arguments = {**arguments, "chat": Chat(id=actor.chat_id or "")}
-        await self.host.call(route.hook, self.handle_for, **arguments)
-
-    async def choose_answer(
-        self, actor: ChatActor, message: Message, text: str, event: Any
-    ) -> Candidate | None:
-        """Ask every plugin for a reply to ``message``; return the best candidate, if any.
-
-        Then tell every plugin the choice (``on_reply_chosen``), unless the chat went quiet.
-        """
-        results = await self.host.call(
-            "on_visitor_message",
-            self.handle_for,
-            validate=_as_reply,
-            chat_id=actor.chat_id,
-            message=message,
-            text=text,
-            event=event,
-        )
-        candidates = [Candidate(r.plugin.name, r.plugin.rank, r.value) for r in results]
-        chosen = choose_reply(candidates, min_confidence=self.config.runtime.min_confidence)
-        if chosen is not None:
-            logger.debug(
-                "chat %s: answering message %s with %s's reply (confidence %.2f, %d candidate(s))",
-                actor.chat_id,
-                message.id,
-                chosen.plugin,
-                chosen.reply.confidence,
-                len(candidates),
-            )
-        else:
-            logger.debug("chat %s: no plugin answered message %s", actor.chat_id, message.id)
-        if actor.may_send():
-            await self.host.call(
-                "on_reply_chosen",
-                self.handle_for,
-                chat_id=actor.chat_id,
-                message=message,
-                text=text,
-                reply=chosen.reply if chosen is not None else None,
-                plugin=chosen.plugin if chosen is not None else None,
-            )
-        return chosen
 
     # -- the plugin-facing API (see PluginBot) -----------------------------------------------
 
@@ -666,43 +491,6 @@ class Bot:
         if self._client is not None:
             self._client.set_track_visitors(enabled)
 
-    def say(self, chat_id: str, text: str, *, plugin: str | None = None) -> bool:
-        """Queue a paced message into a known chat (see :meth:`PluginBot.say`)."""
-        actor = self.chats.get(chat_id)
-        if actor is None or self._tg is None or self._stopping or not actor.may_send():
-            return False
-        if not text.strip():
-            return False
-        return actor.post(Say(text, plugin))
-
-    def hand_off(
-        self, chat_id: str, *, message: str | None = None, plugin: str | None = None
-    ) -> bool:
-        """Mark a chat handed off: cancel the pending answer, optionally say goodbye."""
-        actor = self.chats.get(chat_id)
-        if actor is None or actor.state.closed:
-            return False
-        self._after(actor, actor.state.hand_off())
-        if message and message.strip() and self._tg is not None and not self._stopping:
-            actor.post(Say(message, plugin, handoff=True))
-        return True
-
-    def pause(self, chat_id: str, *, plugin: str | None = None) -> bool:
-        """Keep the bot quiet in a chat without a hand-off (see :meth:`PluginBot.pause`)."""
-        actor = self.chats.get(chat_id)
-        if actor is None or actor.state.closed:
-            return False
-        self._after(actor, actor.state.pause())
-        return True
-
-    def resume(self, chat_id: str, *, plugin: str | None = None) -> bool:
-        """Undo a hand-off or pause: the bot may answer again (see PluginBot.resume)."""
-        actor = self.chats.get(chat_id)
-        if actor is None or actor.state.closed or actor.state.human_active:
-            return False
-        self._after(actor, actor.state.resume())
-        return True
-
     async def visitor(self, visitor_id: str) -> Visitor | None:
         """Return the latest known details of a visitor (see :meth:`PluginBot.visitor`)."""
         return await self.visitors.lookup(visitor_id)
@@ -714,11 +502,6 @@ class Bot:
         return await client.request(
             VisitorGet(id=visitor_id), timeout=self.visitors.timeout_seconds
         )
-
-    def is_quiet(self, chat_id: str) -> bool:
-        """Return whether the bot stays quiet in ``chat_id``."""
-        actor = self.chats.get(chat_id)
-        return actor is not None and not actor.may_send()
 
 
 async def _resync(bot: Bot, first: bool) -> None:

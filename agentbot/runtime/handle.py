@@ -155,7 +155,7 @@ class PluginBot:
         hook), it follows the answers to every message received so far. Several says keep
         the order they were made in.
         """
-        return self._bot.say(chat_id, text, plugin=self._plugin.name)
+        return self._bot.chats.say(chat_id, text, plugin=self._plugin.name)
 
     def hand_off(self, chat_id: str, *, message: str | None = None) -> bool:
         """Stop answering in ``chat_id``: cancel the pending answer and stay quiet there.
@@ -165,7 +165,7 @@ class PluginBot:
         ``message`` (optional) is sent first, paced, as the bot's last words (e.g. "A
         colleague will take over"). Returns False if the chat is unknown or already closed.
         """
-        return self._bot.hand_off(chat_id, message=message, plugin=self._plugin.name)
+        return self._bot.chats.hand_off(chat_id, message=message, plugin=self._plugin.name)
 
     def resume(self, chat_id: str) -> bool:
         """Undo :meth:`hand_off`: let the bot answer and say things in ``chat_id`` again.
@@ -194,11 +194,20 @@ class PluginBot:
                 if bot.resume(chat_id):
                     bot.say(chat_id, "Nobody is free right now; can I take a message?")
         """
-        return self._bot.resume(chat_id, plugin=self._plugin.name)
+        return self._bot.chats.resume(chat_id)
+
+    def pause(self, chat_id: str) -> bool:
+        """Keep the bot quiet in ``chat_id`` without a hand-off message, until :meth:`resume`.
+
+        Like :meth:`hand_off` without the goodbye: the pending answer is dropped, nothing more
+        is said there, and the pause is remembered across restarts. Returns False if the chat
+        is unknown or closed.
+        """
+        return self._bot.chats.pause(chat_id)
 
     def is_quiet(self, chat_id: str) -> bool:
         """Return whether the bot stays quiet in ``chat_id`` (closed, human, or handed off)."""
-        return self._bot.is_quiet(chat_id)
+        return self._bot.chats.is_quiet(chat_id)
 
     # -- chat actions (REST) ------------------------------------------------------------------
     #

@@ -77,7 +77,7 @@ def recover(bot: Bot) -> None:
         if entry.answers:
             planned_for.add(entry.answers)
     for chat_id, entries in by_chat.items():
-        actor = bot.actor(chat_id)
+        actor = bot.chats.actor(chat_id)
         state = actor.state
         keep = []
         for entry in entries:
@@ -97,12 +97,12 @@ def recover(bot: Bot) -> None:
                     "chat %s: not sending a message from before the restart (%s)", chat_id, why
                 )
         if keep:
-            bot.resume_entries(actor, keep)
+            bot.chats.resume_entries(actor, keep)
     for received in ledger.undecided():
         if received.message_id in planned_for:
             ledger.decide(received.message_id, "answered")
             continue
-        actor = bot.actor(received.chat_id)
+        actor = bot.chats.actor(received.chat_id)
         state = actor.state
         if (
             state.may_send()
@@ -114,7 +114,7 @@ def recover(bot: Bot) -> None:
                 received.chat_id,
             )
             bot.stats["recovered"] += 1
-            bot.replay(
+            bot.chats.replay(
                 _message(received.message_id, received.chat_id, state.visitor_id, received.text)
             )
         else:
@@ -128,17 +128,17 @@ async def reconcile(bot: Bot) -> None:
         return
     chats = await outbound.open_chats()
     open_ids = {chat.id for chat in chats}
-    for chat_id in [*bot.known_chat_ids()]:
+    for chat_id in [*bot.chats.known_open()]:
         if chat_id not in open_ids:
-            bot.learn(chat_id, closed=True)
+            bot.chats.learn(chat_id, closed=True)
     for chat in chats[:MAX_RESYNC_CHATS]:
         humans = set(chat.assigned_ids)
         agent_ids = chat.extra.get("agentIds") if isinstance(chat.extra, dict) else None
         if isinstance(agent_ids, list):
             humans |= {str(a) for a in agent_ids}
-        bot.learn(chat.id, closed=False, humans=humans, visitor_id=chat.visitor_id)
+        bot.chats.learn(chat.id, closed=False, humans=humans, visitor_id=chat.visitor_id)
     for chat in chats[:MAX_RESYNC_CHATS]:
-        if not bot.actor(chat.id).may_send():
+        if not bot.chats.actor(chat.id).may_send():
             continue
         page = await outbound.history(chat.id, size=HISTORY_PAGE, order="desc")
         await _missed(bot, chat.id, list(page.items))
@@ -152,7 +152,7 @@ async def _missed(bot: Bot, chat_id: str, newest_first: list[Message]) -> None:
             if bot.speaker.is_own(message):
                 return  # the bot spoke last: nothing missed
             if message.agent_id:
-                bot.learn(chat_id, humans={message.agent_id})
+                bot.chats.learn(chat_id, humans={message.agent_id})
             return
         if message.is_from_visitor:
             if bot.ledger.seen(message.id):
@@ -162,7 +162,7 @@ async def _missed(bot: Bot, chat_id: str, newest_first: list[Message]) -> None:
                 return
             logger.info("chat %s: answering a message that arrived while the bot was away", chat_id)
             bot.stats["missed_answered"] += 1
-            bot.replay(message, fresh=True)
+            bot.chats.replay(message, fresh=True)
             return
 
 

@@ -163,7 +163,7 @@ class BotHarness:
             self.clock.sleeper_count,
             self.clock.next_deadline(),
             self._busy_actors(),
-            len(self.bot.chats),
+            len(self.bot.chats.actors),
         )
 
     @contextmanager

@@ -95,7 +95,7 @@ class Harness:
         with anyio.fail_after(WAIT_SECONDS):
             while True:
                 await anyio.wait_all_tasks_blocked()
-                busy = [a for a in self.bot.chats.values() if a.busy]
+                busy = [a for a in self.bot.chats.actors.values() if a.busy]
                 if not busy:
                     return
                 if isinstance(self.clock, VirtualClock) and not self.clock.autojump:

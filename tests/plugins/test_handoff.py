@@ -85,7 +85,7 @@ async def test_asking_for_a_human_hands_off_honestly_and_the_bot_goes_quiet() ->
         await h.say("can I talk to a human?", visitor="")
         await h.say("hello??", visitor="")
         messages = h.bot_messages(chat_id)
-        quiet = h.bot.is_quiet(chat_id)
+        quiet = h.bot.chats.is_quiet(chat_id)
         (note,) = outbox(h)
     assert messages == ["Hi! How can I help you today?", OFFLINE]
     assert quiet
@@ -148,7 +148,7 @@ async def test_a_streak_of_unanswered_messages_proposes_the_hand_off() -> None:
         await h.say("flurb?", visitor="")
         await h.say("still there?", visitor="")
         messages = h.bot_messages(chat_id)
-        quiet = h.bot.is_quiet(chat_id)
+        quiet = h.bot.chats.is_quiet(chat_id)
         (note,) = outbox(h)
     assert messages == [OFFLINE]
     assert quiet
@@ -163,7 +163,7 @@ async def test_a_confident_answer_beats_the_streak(tmp_path: Any) -> None:
         chat_id = await h.say("blorp", visitor="")
         await h.say("do you ship abroad?", visitor="")
         messages = h.bot_messages(chat_id)
-        quiet = h.bot.is_quiet(chat_id)
+        quiet = h.bot.chats.is_quiet(chat_id)
     assert messages == ["Yes."]
     assert not quiet
 

@@ -143,7 +143,7 @@ async def test_human_joining_mid_typing_cancels_the_reply(running_bot: RunningBo
         await client.feed(visitor_message("c1", "anyone?"))
         await anyio.wait_all_tasks_blocked()
         assert client.calls == [TYPING_ON, TYPING_OFF]
-        assert bot.is_quiet("c1")
+        assert bot.chats.is_quiet("c1")
 
 
 async def test_human_writing_in_the_chat_silences_the_bot(running_bot: RunningBot) -> None:
@@ -430,7 +430,7 @@ async def test_say_and_hand_off_from_a_plugin(running_bot: RunningBot) -> None:
         await client.feed(visitor_message("c1", "human please"))
         await client.wait_for(lambda calls: calls.count(TYPING_OFF) == 3)
         assert client.messages()[-1] == "A colleague will take over."
-        assert bot.is_quiet("c1")
+        assert bot.chats.is_quiet("c1")
         await client.feed(visitor_message("c1", "hello?"))
         await anyio.wait_all_tasks_blocked()
         assert len(client.messages()) == 3

@@ -299,9 +299,9 @@ async def test_resume_lets_the_bot_answer_a_handed_off_chat_again(
         await client.feed(visitor_message("c1", "hello?"))
         await settle()
         assert client.messages() == ["Let me find a colleague."]
-        assert bot.is_quiet("c1")
+        assert bot.chats.is_quiet("c1")
         assert handle(bot).resume("c1") is True
-        assert not bot.is_quiet("c1")
+        assert not bot.chats.is_quiet("c1")
         await client.feed(visitor_message("c1", "still there?"))
         await client.wait_calls(6)
         assert client.messages() == ["Let me find a colleague.", "bot: still there?"]
@@ -348,7 +348,7 @@ async def test_resume_refuses_unknown_closed_and_human_chats(running_bot: Runnin
         await settle()
         assert handle(bot).resume("c1") is False
         assert handle(bot).resume("c2") is False
-        assert bot.is_quiet("c2")
+        assert bot.chats.is_quiet("c2")
         await client.feed(chat_opened("c3"))
         await settle()
         assert handle(bot).resume("c3") is True  # never handed off: nothing to undo

@@ -374,7 +374,7 @@ async def test_hand_off_from_on_reply_chosen_drops_the_chosen_answer(
         await client.wait_calls(6)
         await settle()
         assert client.messages() == ["not sure", "Let me get a colleague."]
-        assert bot.is_quiet("c1")
+        assert bot.chats.is_quiet("c1")
 
 
 async def test_on_reply_chosen_is_not_called_when_a_human_took_over_meanwhile(
@@ -449,7 +449,7 @@ async def test_hook_on_agent_assigned(running_bot: RunningBot) -> None:
         await client.feed(AgentAssigned(chat_id="c1", assigned=[HUMAN_ID], assigned_by=BOT_ID))
         await settle()
         assert recorder.named("on_agent_assigned") == [{"chat_id": "c1", "agent_ids": (HUMAN_ID,)}]
-        assert bot.is_quiet("c1")
+        assert bot.chats.is_quiet("c1")
 
 
 async def test_hook_on_visitor_connected(running_bot: RunningBot) -> None:

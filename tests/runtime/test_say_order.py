@@ -118,7 +118,7 @@ async def test_a_say_from_outside_follows_the_answers_to_messages_already_receiv
     async with running_bot(Echo(), clock=clock) as (bot, client):
         await client.feed(visitor_message("c1", "hi"))
         await clock.wait_sleepers(1)  # the answer is being typed
-        assert bot.say("c1", "By the way: 20% off today.")
+        assert bot.chats.say("c1", "By the way: 20% off today.")
         await clock.advance(60)
         await client.wait_calls(3)
         await clock.advance(60)
