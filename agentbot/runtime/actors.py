@@ -163,6 +163,7 @@ class ChatActor:
         "_last_seq",
         "_plan",
         "_typing_link",
+        "_typing_since",
         "_wait_scope",
         "chat_id",
         "running",
@@ -179,6 +180,7 @@ class ChatActor:
         self._plan: collections.deque[_Outgoing] = collections.deque()
         self._deadline: float | None = None
         self._typing_link: int | None = None  # the link typing true went out on
+        self._typing_since: float | None = None  # when (clock) typing was turned on
         self._wait_scope: anyio.CancelScope | None = None
         self._guard: LoopGuard | None = None
 
@@ -518,11 +520,16 @@ class ChatActor:
             return
         if on:
             self._typing_link = speaker.link
+            self._typing_since = self._bot.clock.now()
             await speaker.send_typing(self.chat_id, self.state.visitor_id, True)
             return
         if self._typing_link == speaker.link and speaker.link_up:
             await speaker.send_typing(self.chat_id, self.state.visitor_id, False)
         self._typing_link = None
+        observer, since = self._bot.observer, self._typing_since
+        if observer is not None and since is not None:
+            observer.typing(self._bot.clock.now() - since)
+        self._typing_since = None
 
     async def _typing_off_on_exit(self) -> None:
         speaker = self._bot.speaker

@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.abc
@@ -64,6 +64,9 @@ from agentbot.runtime.resync import resync
 from agentbot.runtime.speaker import Speaker
 from agentbot.runtime.storage import KeyValueStore, Storage
 from agentbot.runtime.visitors import NotConnected, VisitorDirectory
+
+if TYPE_CHECKING:
+    from agentbot.runtime.metrics import BotMetrics
 
 __all__ = ["MAX_TRACKED_CHATS", "Bot", "SessionStarted"]  # MAX_TRACKED_CHATS: see chats.py
 
@@ -149,6 +152,8 @@ class Bot:
             on_auth_failure=self._rest_auth_failed,
         )
         self.visitors = VisitorDirectory(fetch=self._fetch_visitor, clock=self.clock)
+        self.observer: BotMetrics | None = None
+        """Where moments go that a metric needs (set by the ops endpoint, ``[server]``)."""
         """What the bot knows about visitors (``PluginBot.visitor``)."""
 
     # -- set-up ------------------------------------------------------------------------------
@@ -404,7 +409,10 @@ class Bot:
 
     def _dispatch(self, event: Any) -> None:
         self.stats["events"] += 1
+        if self.observer is not None:
+            self.observer.event(getattr(event, "name", type(event).__name__))
         if isinstance(event, Reconnected):
+            self.stats["reconnects"] += 1
             self._set_session(event.session)
             logger.info(
                 "reconnected as agent %s after %.1f s (attempt %d)",

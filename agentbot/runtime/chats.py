@@ -137,6 +137,12 @@ class Chats:
     def spoke(self, actor: ChatActor, plugin: str | None, length: int) -> None:
         """A message reached the chat (called by the actor)."""
         logger.info("chat %s: sent %d chars from %s", actor.chat_id, length, plugin or "the bot")
+        observer = self._bot.observer
+        if observer is not None:
+            observer.replied(plugin)
+            received = actor.state.last_visitor_at
+            if received is not None:
+                observer.reply_latency(max(0.0, self._bot.wall_clock() - received))
         self.after(actor, actor.state.spoke())
 
     # -- what plugins ask for ----------------------------------------------------------------

@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS chat_state (
     chat_id TEXT NOT NULL,
     data TEXT NOT NULL,
     closed INTEGER NOT NULL,
-    updated_at REAL NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (namespace, chat_id)
 );
 CREATE TABLE IF NOT EXISTS inbox (
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS inbox (
     message_id TEXT NOT NULL,
     chat_id TEXT NOT NULL,
     text TEXT NOT NULL,
-    received_at REAL NOT NULL,
+    received_at DOUBLE PRECISION NOT NULL,
     outcome TEXT,
     PRIMARY KEY (namespace, message_id)
 );
@@ -75,8 +75,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     answers TEXT,
     part INTEGER NOT NULL,
     state TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    attempted_at REAL,
+    created_at DOUBLE PRECISION NOT NULL,
+    attempted_at DOUBLE PRECISION,
     server_id TEXT,
     PRIMARY KEY (namespace, entry_id)
 );

@@ -214,7 +214,9 @@ async def operations_endpoint(
         yield None
         return
     metrics = metrics or Metrics()
-    metrics.add_bot(name, bot)
+    observer = metrics.add_bot(name, bot)
+    if hasattr(bot, "observer"):
+        bot.observer = observer  # the moments a histogram needs (reply latency, typing)
     host, port = parse_listen(listen)
     server = OpsServer(metrics, host=host, port=port)
     async with anyio.create_task_group() as tg:

@@ -122,3 +122,20 @@ async def test_openmetrics_is_served_when_asked_for_and_unknown_paths_are_404() 
 def test_listen_is_split_into_host_and_port() -> None:
     assert parse_listen("127.0.0.1:9108") == ("127.0.0.1", 9108)
     assert parse_listen("[::1]:9108") == ("::1", 9108)
+
+
+async def test_the_runtime_itself_feeds_the_histograms_and_event_counts() -> None:
+    # No hand-made observations: the bot's own call sites (dispatch, the actor's typing, the
+    # chat's "sent") must produce these.
+    metrics = Metrics()
+    async with bot_on_sandbox(4, Echo(), in_process=True) as h:
+        h.bot.observer = metrics.add_bot("bot-a", h.bot)
+        async with ops(metrics) as (_server, http):
+            chat_id, _, _ = h.write("hello")
+            await h.wait(lambda: ("typing", False) in h.wire(chat_id))
+            found = samples((await http.get("/metrics")).text)
+    assert value(found, "agentbot_replies_total", bot="bot-a", plugin="p0") == 1.0
+    events = value(found, "agentbot_events_total", bot="bot-a", event="chat.message_received")
+    assert events is not None and events >= 1
+    assert value(found, "agentbot_typing_seconds_count", bot="bot-a") == 1.0
+    assert value(found, "agentbot_reply_latency_seconds_count", bot="bot-a") == 1.0
