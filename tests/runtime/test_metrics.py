@@ -136,6 +136,7 @@ async def test_the_runtime_itself_feeds_the_histograms_and_event_counts() -> Non
             found = samples((await http.get("/metrics")).text)
     assert value(found, "agentbot_replies_total", bot="bot-a", plugin="p0") == 1.0
     events = value(found, "agentbot_events_total", bot="bot-a", event="chat.message_received")
-    assert events is not None and events >= 1
+    assert events is not None
+    assert events >= 1
     assert value(found, "agentbot_typing_seconds_count", bot="bot-a") == 1.0
     assert value(found, "agentbot_reply_latency_seconds_count", bot="bot-a") == 1.0
