@@ -21,8 +21,6 @@ import httpx
 
 from agentbot import AgentbotError, PluginBot
 
-from . import compat
-
 __all__ = [
     "DeliveryLoop",
     "Lead",
@@ -342,7 +340,7 @@ class DeliveryLoop:
 
     Sleeps until the next lead is due, or until a new lead arrives, or for
     ``idle_check_seconds`` when nothing is pending. Started with
-    :func:`compat.start_soon`; cancelled with the bot.
+    ``bot.start_soon``; cancelled with the bot.
     """
 
     def __init__(
@@ -358,7 +356,7 @@ class DeliveryLoop:
         """Epoch seconds; default the runtime's ``bot.wall_time()``."""
 
     def _wall(self, bot: PluginBot) -> float:
-        return self.wall_clock() if self.wall_clock is not None else compat.wall_time(bot)
+        return self.wall_clock() if self.wall_clock is not None else bot.wall_time()
 
     async def run(self, bot: PluginBot) -> None:
         """Loop until cancelled."""
@@ -388,7 +386,7 @@ class DeliveryLoop:
                 if seconds is None:
                     await anyio.sleep_forever()
                 else:
-                    await compat.sleep_until(bot, compat.now(bot) + seconds)
+                    await bot.sleep_until(bot.now() + seconds)
                 tg.cancel_scope.cancel()
 
             async def wake() -> None:

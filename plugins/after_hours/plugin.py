@@ -25,7 +25,6 @@ import httpx
 
 from agentbot import Message, PluginBot, Reply, Visitor, hookimpl
 
-from .._shared import compat
 from .._shared.capture import (
     DEFAULT_INVALID_EMAIL_MESSAGE,
     DEFAULT_THANKS_MESSAGE,
@@ -34,7 +33,6 @@ from .._shared.capture import (
 from .._shared.lang import pick
 from .._shared.leads import DeliveryLoop, Lead, Outbox, WebhookConfig, WebhookSender, new_lead_id
 from .._shared.templates import render_first, visitor_fields
-from .._shared.visitors import VisitorCache
 from .schedule import Schedule, ScheduleError
 
 __all__ = ["AfterHours", "AfterHoursConfig"]
@@ -146,14 +144,13 @@ class AfterHours:
         self._wall_clock = wall_clock
         self._transport = transport
         self.capture = LeadCapture()
-        self.visitors = VisitorCache()
         self.schedule: Schedule | None = None
         self.outbox: Outbox | None = None
         self._covered: set[str] = set()
 
     def wall_time(self, bot: PluginBot) -> float:
         """Now, in epoch seconds."""
-        return self._wall_clock() if self._wall_clock is not None else compat.wall_time(bot)
+        return self._wall_clock() if self._wall_clock is not None else bot.wall_time()
 
     @hookimpl
     def register_config(self, register: Any) -> None:
@@ -170,11 +167,11 @@ class AfterHours:
         if config.webhook.url is not None:
             sender = WebhookSender(config.webhook, transport=self._transport)
             loop = DeliveryLoop(self.outbox, sender, wall_clock=lambda: self.wall_time(bot))
-            compat.start_soon(bot, loop.run, bot, name="after_hours lead delivery")
+            bot.start_soon(loop.run, bot, name="after_hours lead delivery")
             if pending:
                 bot.logger.info("after_hours: %d lead(s) waiting for the webhook", pending)
         if self._tracks(config):
-            compat.start_soon(bot, self._track_loop, bot, name="after_hours track_visitors")
+            bot.start_soon(self._track_loop, bot, name="after_hours track_visitors")
 
     @staticmethod
     def _tracks(config: AfterHoursConfig) -> bool:
@@ -201,7 +198,7 @@ class AfterHours:
             if change is None:
                 return
             wait = max(change.timestamp() - wall, 1.0)
-            await compat.sleep_until(bot, compat.now(bot) + wait)
+            await bot.sleep_until(bot.now() + wait)
             if self.wall_time(bot) <= wall:
                 return  # a wall clock that does not move (a test's fixed moment): stop
 
@@ -209,16 +206,6 @@ class AfterHours:
     def on_connected(self, bot: PluginBot) -> None:
         """Apply the scheduled ``track_visitors`` at once (also without background tasks)."""
         self._apply_tracking(bot)
-
-    @hookimpl
-    def on_visitor_connected(self, visitor: Visitor) -> None:
-        """Remember the visitor's details (language, name) for texts and leads."""
-        self.visitors.seen(visitor)
-
-    @hookimpl
-    def on_visitor_updated(self, visitor_id: str, changes: Any) -> None:
-        """Keep the visitor's details current."""
-        self.visitors.updated(visitor_id, changes)
 
     @hookimpl
     def on_chat_closed(self, bot: PluginBot, chat_id: str) -> None:
@@ -254,7 +241,7 @@ class AfterHours:
         reason = self.closed_reason(bot)
         covering = reason is not None or chat_id in self._covered
         result = self.capture.handle(chat_id, text, listening=covering and config.ask_email)
-        visitor = await self.visitors.lookup(bot, message.visitor_id)
+        visitor = await bot.visitor(message.visitor_id)
         fields = visitor_fields(visitor)
         lang = visitor.lang if visitor is not None else None
         if result.outcome == "captured" and result.email is not None:

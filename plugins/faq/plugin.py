@@ -28,7 +28,6 @@ import attrs
 
 from agentbot import CommandTools, ConfigError, Message, PluginBot, Reply, hookimpl
 
-from .._shared import compat
 from .decision import DEFAULT_MARGIN, Decision, decide
 from .entries import FaqEntry, FaqFileError, load_faq
 from .feedback import record_feedback
@@ -284,7 +283,7 @@ class FaqPlugin:
         """Load the FAQ file (in a worker thread); a bad file is logged, the bot runs on."""
         config: FaqConfig = bot.config
         # Relative to bot.toml when the runtime says where it is, else to the working folder.
-        self.faq = Faq(config, base_dir=compat.config_dir(bot))
+        self.faq = Faq(config, base_dir=bot.config_dir)
         try:
             index = await anyio.to_thread.run_sync(self.faq.load)
         except FaqFileError as exc:
@@ -295,7 +294,7 @@ class FaqPlugin:
     @hookimpl
     async def on_check(self, bot: PluginBot) -> None:
         """Load the FAQ file as :meth:`on_start` would: ``agentbot check`` fails on a bad one."""
-        faq = Faq(bot.config, base_dir=compat.config_dir(bot))
+        faq = Faq(bot.config, base_dir=bot.config_dir)
         await anyio.to_thread.run_sync(faq.load)
 
     @hookimpl
@@ -336,7 +335,7 @@ class FaqPlugin:
             bot.storage,
             text=question,
             chat_id=chat_id,
-            time=compat.wall_time(bot),
+            time=bot.wall_time(),
             outcome=outcome,
             message_id=message.id,
         )
@@ -356,7 +355,7 @@ class FaqPlugin:
         if faq is None or not text.strip():
             return None
         config: FaqConfig = bot.config
-        await faq.reload_if_changed(compat.now(bot))
+        await faq.reload_if_changed(bot.now())
         lang = await self._lang(bot, message.visitor_id)
         state = self._chats.get(chat_id)
         if state is not None:
@@ -418,7 +417,7 @@ class FaqPlugin:
                         question=state.question,
                         entry_id=entry.id,
                         signal="choice",
-                        time=compat.wall_time(bot),
+                        time=bot.wall_time(),
                     )
                     return Reply(entry.answer, confidence=0.95)
         if state.awaiting_feedback is not None:
@@ -431,7 +430,7 @@ class FaqPlugin:
                     question=state.question,
                     entry_id=entry.id,
                     signal="no",
-                    time=compat.wall_time(bot),
+                    time=bot.wall_time(),
                 )
                 self._chats.pop(chat_id, None)
                 no_text = text_for(
@@ -445,7 +444,7 @@ class FaqPlugin:
                     question=state.question,
                     entry_id=entry.id,
                     signal="yes",
-                    time=compat.wall_time(bot),
+                    time=bot.wall_time(),
                 )
                 self._chats.pop(chat_id, None)
                 return None  # let a greeter or others say "you're welcome"; no FAQ match

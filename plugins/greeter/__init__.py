@@ -21,7 +21,6 @@ from agentbot import Chat, Message, PluginBot, Reply, Visitor, hookimpl
 
 from .._shared.lang import base_lang
 from .._shared.templates import render_first, visitor_fields
-from .._shared.visitors import VisitorCache
 
 __all__ = ["Greeter", "GreeterConfig", "choose_greeting"]
 
@@ -96,23 +95,12 @@ class Greeter:
     """Greet once per chat (entry point ``greeter``)."""
 
     def __init__(self) -> None:
-        self.visitors = VisitorCache()
         self._greeted: set[str] = set()
 
     @hookimpl
     def register_config(self, register: Any) -> None:
         """Declare :class:`GreeterConfig`."""
         register(GreeterConfig)
-
-    @hookimpl
-    def on_visitor_connected(self, visitor: Visitor) -> None:
-        """Remember the visitor's details (name, language, visits)."""
-        self.visitors.seen(visitor)
-
-    @hookimpl
-    def on_visitor_updated(self, visitor_id: str, changes: Any) -> None:
-        """Keep the visitor's details current."""
-        self.visitors.updated(visitor_id, changes)
 
     def _claim(self, bot: PluginBot, chat_id: str) -> bool:
         """Mark ``chat_id`` greeted; False if it already was (in memory or storage)."""
@@ -126,7 +114,7 @@ class Greeter:
 
     async def _greeting(self, bot: PluginBot, visitor_id: str | None) -> str | None:
         config: GreeterConfig = bot.config
-        visitor = await self.visitors.lookup(bot, visitor_id)
+        visitor = await bot.visitor(visitor_id)
         returning = False
         if visitor_id:
             returning = bool(bot.storage.get(f"visitor:{visitor_id}"))

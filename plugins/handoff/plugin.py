@@ -33,11 +33,9 @@ from agentbot import (
     PluginBot,
     Reply,
     ServerEvent,
-    Visitor,
     hookimpl,
 )
 
-from .._shared import compat
 from .._shared.capture import (
     DEFAULT_INVALID_EMAIL_MESSAGE,
     DEFAULT_THANKS_MESSAGE,
@@ -46,7 +44,6 @@ from .._shared.capture import (
 from .._shared.lang import pick
 from .._shared.leads import DeliveryLoop, Lead, Outbox, WebhookConfig, WebhookSender, new_lead_id
 from .._shared.templates import render_first, visitor_fields
-from .._shared.visitors import VisitorCache
 from .phrases import DEFAULT_PHRASES, PhraseMatcher
 
 __all__ = ["Handoff", "HandoffConfig"]
@@ -155,24 +152,20 @@ class _Chat:
 class Handoff:
     """Hand chats to humans (entry point ``handoff``).
 
-    ``clock`` (monotonic seconds) and ``wall_clock`` (epoch seconds) are for tests; by
-    default the runtime's clocks are used. With ``clock`` given, no timer task runs: the
-    bot comes back when the next event of the chat finds the wait over.
+    ``wall_clock`` (epoch seconds, stamped on webhook leads) and ``transport`` (httpx) are
+    for tests; the wait before coming back runs on the runtime clock (virtual in tests).
     """
 
     def __init__(
         self,
         *,
-        clock: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._clock = clock
         self._wall_clock = wall_clock
         self._transport = transport
         self.chats: dict[str, _Chat] = {}
         self.capture = LeadCapture()
-        self.visitors = VisitorCache()
         self.matcher = PhraseMatcher(DEFAULT_PHRASES)
         self.outbox: Outbox | None = None
 
@@ -192,13 +185,13 @@ class Handoff:
         if config.webhook.url is not None:
             sender = WebhookSender(config.webhook, transport=self._transport)
             loop = DeliveryLoop(self.outbox, sender, wall_clock=lambda: self._wall(bot))
-            compat.start_soon(bot, loop.run, bot, name="handoff webhook delivery")
+            bot.start_soon(loop.run, bot, name="handoff webhook delivery")
 
     def _now(self, bot: PluginBot) -> float:
-        return self._clock() if self._clock is not None else compat.now(bot)
+        return bot.now()
 
     def _wall(self, bot: PluginBot) -> float:
-        return self._wall_clock() if self._wall_clock is not None else compat.wall_time(bot)
+        return self._wall_clock() if self._wall_clock is not None else bot.wall_time()
 
     def _chat(self, chat_id: str) -> _Chat:
         chat = self.chats.get(chat_id)
@@ -207,16 +200,6 @@ class Handoff:
         return chat
 
     # -- what happens in chats -------------------------------------------------------------------
-
-    @hookimpl
-    def on_visitor_connected(self, visitor: Visitor) -> None:
-        """Remember the visitor's details (language, name)."""
-        self.visitors.seen(visitor)
-
-    @hookimpl
-    def on_visitor_updated(self, visitor_id: str, changes: Any) -> None:
-        """Keep the visitor's details current."""
-        self.visitors.updated(visitor_id, changes)
 
     @hookimpl
     async def on_event(self, bot: PluginBot, event: ServerEvent, chat_id: str | None) -> None:
@@ -319,11 +302,11 @@ class Handoff:
             },
         )
         if config.assign_to is not None:
-            compat.start_soon(
-                bot, self._assign, bot, chat_id, config.assign_to, name=f"handoff assign {chat_id}"
+            bot.start_soon(
+                self._assign, bot, chat_id, config.assign_to, name=f"handoff assign {chat_id}"
             )
-        if config.come_back and self._clock is None:
-            compat.start_soon(bot, self._timer, bot, chat_id, wait, name=f"handoff timer {chat_id}")
+        if config.come_back:
+            bot.start_soon(self._timer, bot, chat_id, wait, name=f"handoff timer {chat_id}")
 
     async def _assign(self, bot: PluginBot, chat_id: str, agent_id: str) -> None:
         """Assign the chat to ``agent_id``; a failure is logged (the chat stays handed off)."""
@@ -336,7 +319,7 @@ class Handoff:
 
     async def _timer(self, bot: PluginBot, chat_id: str, wait: float) -> None:
         """Come back after ``wait`` seconds on the runtime clock, unless a human came."""
-        await compat.sleep_until(bot, compat.now(bot) + wait)
+        await bot.sleep_until(bot.now() + wait)
         await self.come_back_if_due(bot, chat_id)
 
     async def come_back_if_due(self, bot: PluginBot, chat_id: str) -> bool:
@@ -353,13 +336,13 @@ class Handoff:
             or self._now(bot) < chat.deadline
         ):
             return False
-        visitor = await self.visitors.lookup(bot, chat.visitor_id)
+        visitor = await bot.visitor(chat.visitor_id)
         lang = visitor.lang if visitor is not None else None
         parts = [pick(config.comeback_message, lang, config.default_lang)]
         if config.ask_email:
             parts.append(pick(config.email_prompt, lang, config.default_lang))
         text = " ".join(parts)
-        if compat.can_resume(bot) and compat.resume(bot, chat_id):
+        if bot.resume(chat_id):
             sent = bot.say(chat_id, text)
         else:
             sent = bot.hand_off(chat_id, message=text)
@@ -401,7 +384,7 @@ class Handoff:
         if not config.ask_email:
             return None
         result = self.capture.handle(chat_id, text, listening=True)
-        visitor = await self.visitors.lookup(bot, message.visitor_id or chat.visitor_id)
+        visitor = await bot.visitor(message.visitor_id or chat.visitor_id)
         lang = visitor.lang if visitor is not None else None
         if result.outcome == "captured" and result.email is not None:
             lead = Lead(
@@ -432,5 +415,5 @@ class Handoff:
         )
 
     async def _lang(self, bot: PluginBot, visitor_id: str | None) -> str | None:
-        visitor = await self.visitors.lookup(bot, visitor_id)
+        visitor = await bot.visitor(visitor_id)
         return visitor.lang if visitor is not None else None

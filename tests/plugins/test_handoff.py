@@ -1,7 +1,7 @@
 """handoff: phrase detection (pure) and handing chats over on the sandbox.
 
-The plugin is given a clock the test sets (``Handoff(clock=...)``), so "60 s later" is a
-value: the bot comes back when the chat's next event finds the wait over.
+The wait before the bot comes back runs on the runtime clock: autojumping (the wait is over
+at once) unless a test moves a manual VirtualClock itself.
 """
 
 from __future__ import annotations
@@ -61,16 +61,8 @@ def test_configured_phrases_replace_a_languages_defaults() -> None:
 # -- on the sandbox -------------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def handoff_plugin(clock: Clock | None = None) -> list[tuple[str, object]]:
-    return [("handoff", Handoff(clock=clock or Clock(), wall_clock=lambda: 1.79e9))]
+def handoff_plugin() -> list[tuple[str, object]]:
+    return [("handoff", Handoff(wall_clock=lambda: 1.79e9))]
 
 
 def outbox(h: Harness) -> list[dict[str, Any]]:
@@ -79,7 +71,8 @@ def outbox(h: Harness) -> list[dict[str, Any]]:
 
 
 async def test_asking_for_a_human_hands_off_honestly_and_the_bot_goes_quiet() -> None:
-    sections: dict[str, dict[str, Any]] = {"greeter": {}, "handoff": {}}
+    # come_back off: the autojumping clock would end the 60 s wait at once.
+    sections: dict[str, dict[str, Any]] = {"greeter": {}, "handoff": {"come_back": False}}
     async with bot_with(sections, extra=handoff_plugin()) as h:
         chat_id = await h.say("hello", visitor="")
         await h.say("can I talk to a human?", visitor="")
@@ -96,7 +89,8 @@ async def test_asking_for_a_human_hands_off_honestly_and_the_bot_goes_quiet() ->
 
 
 async def test_with_a_human_online_the_message_says_so() -> None:
-    async with bot_with({"handoff": {}}, extra=handoff_plugin(), human_online=True) as h:
+    sections: dict[str, dict[str, Any]] = {"handoff": {"come_back": False}}
+    async with bot_with(sections, extra=handoff_plugin(), human_online=True) as h:
         assert h.bot.humans_online() == (h.sandbox.config.human.id,)
         chat_id = await h.say("operator please", visitor="")
         messages = h.bot_messages(chat_id)
@@ -104,16 +98,11 @@ async def test_with_a_human_online_the_message_says_so() -> None:
 
 
 async def test_nobody_takes_it_so_the_bot_comes_back_once_and_takes_a_message() -> None:
-    clock = Clock()
-    async with bot_with({"handoff": {}}, extra=handoff_plugin(clock)) as h:
+    async with bot_with({"handoff": {}}, extra=handoff_plugin()) as h:
         chat_id = await h.say("human please", visitor="")
-        clock.now += 59
-        await h.say("hello?", visitor="")  # within the wait: still quiet
-        clock.now += 2
-        await h.say("is anybody there?", visitor="")
+        await h.wait(lambda: len(h.bot_messages(chat_id)) == 2)  # the 60 s wait ran out
         await h.say("ada@example", visitor="")
         await h.say("ada@example.com", visitor="")
-        clock.now += 1000
         await h.say("thanks", visitor="")  # comes back only once
         messages = h.bot_messages(chat_id)
         notes = outbox(h)
@@ -130,19 +119,26 @@ async def test_nobody_takes_it_so_the_bot_comes_back_once_and_takes_a_message() 
 
 
 async def test_a_human_joining_in_time_means_no_coming_back() -> None:
-    clock = Clock()
-    async with bot_with({"handoff": {}}, extra=handoff_plugin(clock)) as h:
-        chat_id = await h.say("human please", visitor="")
+    clock = VirtualClock()  # manual: the human joins within the 60 s wait
+    plugin = Handoff(wall_clock=lambda: 1.79e9)
+    async with bot_with({"handoff": {}}, extra=[("handoff", plugin)], clock=clock) as h:
+        chat_id = h.write("human please", visitor="")
+        await h.wait_bot(lambda: clock.sleeper_count >= 2)  # paced message + the 60 s timer
+        await clock.advance(30)
+        await h.wait(lambda: h.bot_messages(chat_id) == [OFFLINE])
         h.control.agent_join(chat_id)
-        await h.settle()
-        clock.now += 1000
-        await h.say("hello?", visitor="")
+        await h.wait_bot(lambda: plugin.chats[chat_id].human_came)
+        await clock.advance(1000)
+        await h.wait_bot(lambda: clock.sleeper_count == 0)  # the timer ran and stayed quiet
+        h.write("hello?", visitor="")
+        await h.wait_bot(lambda: "hello?" in plugin.chats[chat_id].messages)
+        await clock.advance(1000)
         messages = h.bot_messages(chat_id)
     assert messages == [OFFLINE]
 
 
 async def test_a_streak_of_unanswered_messages_proposes_the_hand_off() -> None:
-    sections: dict[str, dict[str, Any]] = {"handoff": {"unanswered_streak": 2}}
+    sections: dict[str, dict[str, Any]] = {"handoff": {"unanswered_streak": 2, "come_back": False}}
     async with bot_with(sections, extra=handoff_plugin()) as h:
         chat_id = await h.say("blorp", visitor="")
         await h.say("flurb?", visitor="")
