@@ -268,14 +268,14 @@ class ChatActor:
     async def _ready_to_speak(self) -> bool:
         """Wait (interruptibly) for a live link and the resync after it; False if woken."""
         bot = self._bot
-        if bot.speaker.link_up and bot.synced:
+        if bot.speaker.ready:
             return True
         if self._inbox:
             return False
         with anyio.CancelScope() as scope:
             self._wait_scope = scope
             try:
-                await bot.wait_ready_to_speak()
+                await bot.speaker.wait_ready()
             finally:
                 self._wait_scope = None
         self._deadline = None  # a fresh paced wait on the new link

@@ -26,7 +26,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -35,18 +35,14 @@ import anyio.abc
 
 from agentbot.api import (
     AccountAgent,
-    AgentConnected,
     AgentConnectReply,
-    AgentDisconnected,
-    AgentUpdated,
     ServerErrorEvent,
-    Visitor,
     VisitorConnected,
-    VisitorGet,
     VisitorUpdated,
 )
 from agentbot.client import ConnectionDropped, Reconnected
 from agentbot.errors import AgentbotError
+from agentbot.runtime.account import AccountState
 from agentbot.runtime.actors import ChatActor, Incoming
 from agentbot.runtime.background import BackgroundTasks
 from agentbot.runtime.chats import MAX_TRACKED_CHATS, Chats
@@ -54,16 +50,22 @@ from agentbot.runtime.clock import Clock, RealClock
 from agentbot.runtime.config import BotConfig
 from agentbot.runtime.dispatch import SessionStarted, chat_id_of
 from agentbot.runtime.handle import PluginBot
-from agentbot.runtime.ledger import Ledger, namespace_for
+from agentbot.runtime.ledger import Ledger
 from agentbot.runtime.limits import TokenBucket
 from agentbot.runtime.outbound import Outbound
 from agentbot.runtime.plugins import LoadedPlugin, PluginHost
 from agentbot.runtime.ports import AgentClientLike, ClientFactory
-from agentbot.runtime.replies import Reply
 from agentbot.runtime.resync import resync
 from agentbot.runtime.speaker import Speaker
 from agentbot.runtime.storage import KeyValueStore, Storage
-from agentbot.runtime.visitors import NotConnected, VisitorDirectory
+from agentbot.runtime.visitors import VisitorDirectory
+from agentbot.runtime.wiring import (
+    default_client,
+    default_outbound,
+    open_ledger,
+    open_storage,
+    visitor_fetcher,
+)
 
 if TYPE_CHECKING:
     from agentbot.runtime.metrics import BotMetrics
@@ -78,23 +80,13 @@ ACCOUNT_QUEUE_LIMIT = 1024
 OutboundFactory = Callable[["Bot"], Outbound]
 
 
-def _as_reply(value: Any) -> Reply:
-    if isinstance(value, Reply):
-        return value
-    raise TypeError(f"expected agentbot.Reply or None, got {type(value).__name__}")
-
-
 class Bot:
     """A Smartsupp chat bot: plugins + the rules of a careful human agent.
 
-    ``config`` is the validated bot.toml. ``plugins`` are extra ``(name, object)`` plugins run
-    in addition to the configured ones. ``connect`` builds the socket client (default: an
-    :class:`agentbot.client.AgentClient` from ``[smartsupp]``) and ``outbound`` the transport
-    for messages and chat actions (default: :class:`~agentbot.runtime.outbound.Outbound` from
-    ``[smartsupp]``); ``clock`` drives pacing, rate limits and plugins' sleeps (default: the
-    event loop's); ``wall_clock`` gives epoch seconds (plugins' ``bot.wall_time()``, the
-    ledger's timestamps); ``storage`` replaces the SQLite file from config; ``entry_points``
-    replaces the installed ``agentbot`` entry points (tests).
+    ``config``: the validated bot.toml; ``plugins``: extra ``(name, object)`` plugins. Parts a
+    test or an embedding program may hand in (defaults in :mod:`agentbot.runtime.wiring`):
+    ``connect`` (builds the socket client), ``outbound`` (the transport), ``clock`` (pacing,
+    limits, plugins' sleeps), ``wall_clock`` (epoch seconds), ``storage``, ``entry_points``.
     """
 
     def __init__(
@@ -132,14 +124,12 @@ class Bot:
         self._account = ChatActor(self, None)
         self._track_visitors = config.smartsupp.track_visitors
         self._client: AgentClientLike | None = None
-        self._session: AgentConnectReply | None = None
-        self._agent_status: dict[str, str | None] = {}
+        self.account = AccountState()
+        """The session and the other agents' statuses."""
         self._tg: anyio.abc.TaskGroup | None = None
         self._intake: anyio.CancelScope | None = None
         self._stopping = False
         self._prepared = False
-        self._synced = False
-        self._ready_changed = anyio.Event()
         self._handles: dict[str, PluginBot] = {}
         self.background = BackgroundTasks(self.host.report_failure)
         self.speaker = Speaker(
@@ -151,7 +141,7 @@ class Bot:
             wall_clock=self.wall_clock,
             on_auth_failure=self._rest_auth_failed,
         )
-        self.visitors = VisitorDirectory(fetch=self._fetch_visitor, clock=self.clock)
+        self.visitors = VisitorDirectory(fetch=visitor_fetcher(self), clock=self.clock)
         self.observer: BotMetrics | None = None
         """Where moments go that a metric needs (set by the ops endpoint, ``[server]``)."""
         """What the bot knows about visitors (``PluginBot.visitor``)."""
@@ -178,10 +168,7 @@ class Bot:
 
     def _open_storage(self) -> Storage:
         if self._storage is None:
-            self._storage = Storage(
-                self.config.resolved_storage_path(),
-                on_error=self.config.runtime.on_storage_error,
-            )
+            self._storage = open_storage(self.config)
             self._owns_storage = True
         return self._storage
 
@@ -189,36 +176,15 @@ class Bot:
     def ledger(self) -> Ledger:
         """The bot's durable chat memory (opened, and pruned past retention, on first use)."""
         if self._ledger is None:
-            settings = self.config.smartsupp
-            namespace = namespace_for(settings.url, settings.agent_id, settings.key)
-            self._ledger = Ledger(self._open_storage(), namespace, wall_clock=self.wall_clock)
-            runtime = self.config.runtime
-            removed = self._ledger.expire(
-                closed_after_seconds=runtime.chat_state_retention_days * 86400,
-                idle_after_seconds=runtime.seen_retention_days * 86400,
-            )
-            if removed:
-                logger.debug("forgot %d ledger rows past retention", removed)
+            self._ledger = open_ledger(self, self._open_storage())
         return self._ledger
 
     @property
     def outbound(self) -> Outbound:
         """How the bot speaks and acts on chats (REST or socket, ``[smartsupp] send_via``)."""
         if self._outbound is None:
-            if self._outbound_factory is not None:
-                self._outbound = self._outbound_factory(self)
-            else:
-                self._outbound = Outbound(
-                    self.config.smartsupp,
-                    lambda: self.client,
-                    agent_id=lambda: self.agent_id,
-                    sleep=self._clock_sleep,
-                    wall_clock=self.wall_clock,
-                )
+            self._outbound = (self._outbound_factory or default_outbound)(self)
         return self._outbound
-
-    async def _clock_sleep(self, seconds: float) -> None:
-        await self.clock.sleep_until(self.clock.now() + seconds)
 
     def plugin_storage(self, plugin: str) -> KeyValueStore:
         """Return ``plugin``'s key-value store (opening the database on first use)."""
@@ -226,21 +192,7 @@ class Bot:
 
     def make_client(self) -> AbstractAsyncContextManager[AgentClientLike]:
         """Build (not enter) the client: entering it connects and logs in."""
-        if self._connect is not None:
-            return self._connect()
-        from agentbot.client import AgentClient
-
-        settings = self.config.smartsupp
-        client: AbstractAsyncContextManager[AgentClientLike] = AgentClient(
-            settings.url,
-            agent_id=settings.agent_id,
-            key=settings.key,
-            auth_token=settings.auth_token,
-            eio=settings.eio,
-            track_visitors=self._track_visitors,
-            max_frame_bytes=settings.max_frame_bytes,
-        )
-        return client
+        return self._connect() if self._connect is not None else default_client(self)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -263,7 +215,7 @@ class Bot:
             stop_hooks_due = True
             async with self.make_client() as client:
                 self._client = client
-                self._set_session(client.session)
+                self.account.set_session(client.session)
                 logger.info(
                     "logged in as agent %s; %d plugin(s): %s; replies over %s",
                     self.agent_id,
@@ -353,17 +305,6 @@ class Bot:
             self.stats["actor_errors"] += 1
             logger.exception("chat %s: actor failed", actor.chat_id)
 
-    def start_background(
-        self,
-        fn: Callable[..., Awaitable[Any]],
-        args: tuple[Any, ...],
-        *,
-        plugin: str,
-        name: str | None = None,
-    ) -> None:
-        """Run ``await fn(*args)`` in the bot's task group (see :meth:`PluginBot.start_soon`)."""
-        self.background.start(fn, args, plugin=plugin, name=name, stopping=self._stopping)
-
     def busy_actors(self) -> int:
         """How many actors (one per chat, plus the account's) are handling something now."""
         return self.chats.busy() + int(self._account.busy)
@@ -381,29 +322,8 @@ class Bot:
 
     def _session_up(self, *, first: bool) -> None:
         self.speaker.session_started()
-        self._synced = False
-        self._notify_ready()
         if self._tg is not None:
             self._tg.start_soon(_resync, self, first, name="agentbot resync")
-
-    def mark_synced(self) -> None:
-        """The resync after a login is done: actors may send (called by resync)."""
-        self._synced = True
-        self._notify_ready()
-
-    @property
-    def synced(self) -> bool:
-        """Whether the resync after the latest login is done."""
-        return self._synced
-
-    def _notify_ready(self) -> None:
-        self._ready_changed.set()
-        self._ready_changed = anyio.Event()
-
-    async def wait_ready_to_speak(self) -> None:
-        """Wait until a session is up and its resync done."""
-        while not (self.speaker.link_up and self._synced):
-            await self._ready_changed.wait()
 
     # -- dispatch (synchronous: never waits) -------------------------------------------------
 
@@ -413,7 +333,7 @@ class Bot:
             self.observer.event(getattr(event, "name", type(event).__name__))
         if isinstance(event, Reconnected):
             self.stats["reconnects"] += 1
-            self._set_session(event.session)
+            self.account.set_session(event.session)
             logger.info(
                 "reconnected as agent %s after %.1f s (attempt %d)",
                 self.agent_id,
@@ -424,42 +344,27 @@ class Bot:
         elif isinstance(event, ConnectionDropped):
             logger.warning("connection lost: %s; reconnecting", event.reason)
             self.speaker.link_lost()
-            self._notify_ready()
         else:
             chat_id = chat_id_of(event)
             if chat_id is not None:
                 self.chats.dispatch(chat_id, event)
                 return
-            self._apply_account_event(event)
+            if isinstance(event, ServerErrorEvent):
+                logger.warning("server error: %s", event.as_error())
+            elif isinstance(event, VisitorConnected):
+                self.visitors.seen(event.visitor)
+            elif isinstance(event, VisitorUpdated):
+                self.visitors.updated(event.id, event.changes)
+            self.account.apply(event)
         self.chats.post(self._account, Incoming(event))
-
-    def _apply_account_event(self, event: Any) -> None:
-        if isinstance(event, AgentConnected) and event.id:
-            self._agent_status[event.id] = "online"
-        elif isinstance(event, AgentDisconnected) and event.id:
-            self._agent_status[event.id] = "offline"
-        elif isinstance(event, AgentUpdated) and "status" in event.changes:
-            status = event.changes["status"]
-            self._agent_status[event.id] = status if isinstance(status, str) else None
-        elif isinstance(event, ServerErrorEvent):
-            logger.warning("server error: %s", event.as_error())
-        elif isinstance(event, VisitorConnected):
-            self.visitors.seen(event.visitor)
-        elif isinstance(event, VisitorUpdated):
-            self.visitors.updated(event.id, event.changes)
-
-    def _set_session(self, session: AgentConnectReply | None) -> None:
-        self._session = session
-        if session is not None:
-            self._agent_status = {agent.id: agent.status for agent in session.account.agents}
 
     # -- the plugin-facing API (see PluginBot) -----------------------------------------------
 
     @property
     def agent_id(self) -> str:
         """The bot's own agent id."""
-        if self._session is not None:
-            return self._session.agent.id
+        if self.account.session is not None:
+            return self.account.session.agent.id
         return self.config.smartsupp.agent_id
 
     @property
@@ -470,20 +375,16 @@ class Bot:
     @property
     def session(self) -> AgentConnectReply | None:
         """The current session, or None while not connected."""
-        return self._session
+        return self.account.session
 
     @property
     def agents(self) -> tuple[AccountAgent, ...]:
         """The account's agents from the session."""
-        return tuple(self._session.account.agents) if self._session is not None else ()
+        return self.account.agents
 
     def humans_online(self) -> tuple[str, ...]:
         """Return the ids of other agents whose last known status is online."""
-        return tuple(
-            agent_id
-            for agent_id, status in self._agent_status.items()
-            if status == "online" and agent_id != self.agent_id
-        )
+        return self.account.humans_online(self.agent_id)
 
     @property
     def track_visitors(self) -> bool:
@@ -498,18 +399,6 @@ class Bot:
         self._track_visitors = enabled
         if self._client is not None:
             self._client.set_track_visitors(enabled)
-
-    async def visitor(self, visitor_id: str) -> Visitor | None:
-        """Return the latest known details of a visitor (see :meth:`PluginBot.visitor`)."""
-        return await self.visitors.lookup(visitor_id)
-
-    async def _fetch_visitor(self, visitor_id: str) -> Any:
-        client = self._client
-        if client is None:
-            raise NotConnected("not connected")
-        return await client.request(
-            VisitorGet(id=visitor_id), timeout=self.visitors.timeout_seconds
-        )
 
 
 async def _resync(bot: Bot, first: bool) -> None:

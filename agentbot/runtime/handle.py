@@ -135,7 +135,7 @@ class PluginBot:
                 f"got {type(visitor_id).__name__}",
                 plugin=self._plugin.name,
             )
-        return await self._bot.visitor(visitor_id)
+        return await self._bot.visitors.lookup(visitor_id)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -361,7 +361,8 @@ class PluginBot:
                     await refresh_cache()
                     await bot.sleep_until(bot.now() + 60)
         """
-        self._bot.start_background(fn, args, plugin=self._plugin.name, name=name)
+        bot = self._bot
+        bot.background.start(fn, args, plugin=self._plugin.name, name=name, stopping=bot.stopping)
 
     # -- time ------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 Why: while the link was down (or the process was dead) a chat may have closed, a human may
 have joined, a visitor may have written. Sending a pending reply into such a chat, or never
 answering that visitor, is exactly what a careful colleague would not do. So after each login
-the bot is *not synced* (actors hold their messages, :meth:`Bot.wait_ready_to_speak`) until
+the bot is *not synced* (actors hold their messages, :meth:`Speaker.wait_ready`) until
 this module has:
 
 1. (first login of the process only) **recovered the ledger**: outbox entries left planned or
@@ -62,7 +62,7 @@ async def resync(bot: Bot, *, first: bool) -> None:
     except AgentbotError as exc:
         logger.warning("resync after login failed: %s; going on with what the bot knows", exc)
     finally:
-        bot.mark_synced()
+        bot.speaker.mark_synced()
 
 
 def recover(bot: Bot) -> None:

@@ -81,6 +81,8 @@ class Speaker:
         self.link = 0
         """Counts sessions: 1 for the first login, +1 per reconnect."""
         self.link_up = False
+        self.synced = False
+        """Whether the resync after the latest login is done (nothing is sent before)."""
         self._link_changed = anyio.Event()
         self._own_ids: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._own_texts: collections.OrderedDict[tuple[str, str], float] = collections.OrderedDict()
@@ -88,10 +90,26 @@ class Speaker:
     # -- links -------------------------------------------------------------------------------
 
     def session_started(self) -> None:
-        """A session is up (first login or reconnect): a new link."""
+        """A session is up (first login or reconnect): a new link, not yet synced."""
         self.link += 1
         self.link_up = True
+        self.synced = False
         self._notify()
+
+    def mark_synced(self) -> None:
+        """The resync after the login is done (:mod:`agentbot.runtime.resync`)."""
+        self.synced = True
+        self._notify()
+
+    @property
+    def ready(self) -> bool:
+        """Whether messages may go out: a session is up and its resync is done."""
+        return self.link_up and self.synced
+
+    async def wait_ready(self) -> None:
+        """Wait until :attr:`ready`."""
+        while not self.ready:
+            await self._link_changed.wait()
 
     def link_lost(self) -> None:
         """The link dropped: typing shown on it is gone with it."""

@@ -1,0 +1,96 @@
+"""How a Bot builds its parts from bot.toml when nobody hands them in (production defaults).
+
+Tests and embedding programs pass their own (``Bot(connect=..., outbound=..., storage=...)``);
+``agentbot run`` uses these: the SQLite store from ``[runtime]``, the ledger in it under this
+bot's namespace (pruned past retention), the :class:`~agentbot.client.AgentClient` and the
+:class:`~agentbot.runtime.outbound.Outbound` from ``[smartsupp]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+from agentbot.api import VisitorGet
+from agentbot.runtime.ledger import Ledger, namespace_for
+from agentbot.runtime.outbound import Outbound
+from agentbot.runtime.ports import AgentClientLike
+from agentbot.runtime.storage import Storage
+from agentbot.runtime.visitors import NotConnected
+
+if TYPE_CHECKING:
+    from agentbot.runtime.bot import Bot
+    from agentbot.runtime.config import BotConfig
+
+__all__ = ["default_client", "default_outbound", "open_ledger", "open_storage", "visitor_fetcher"]
+
+logger = logging.getLogger(__name__)
+
+_DAY_SECONDS = 86400
+
+
+def open_storage(config: BotConfig) -> Storage:
+    """The SQLite store of ``[runtime] storage_path`` (raises ``ConfigError``)."""
+    return Storage(config.resolved_storage_path(), on_error=config.runtime.on_storage_error)
+
+
+def open_ledger(bot: Bot, storage: Storage) -> Ledger:
+    """The bot's ledger in ``storage``, with rows past retention forgotten."""
+    settings, runtime = bot.config.smartsupp, bot.config.runtime
+    namespace = runtime.storage_namespace or namespace_for(
+        settings.url, settings.agent_id, settings.key
+    )
+    ledger = Ledger(storage, namespace, wall_clock=bot.wall_clock)
+    removed = ledger.expire(
+        closed_after_seconds=runtime.chat_state_retention_days * _DAY_SECONDS,
+        idle_after_seconds=runtime.seen_retention_days * _DAY_SECONDS,
+    )
+    if removed:
+        logger.debug("forgot %d ledger rows past retention", removed)
+    return ledger
+
+
+def default_outbound(bot: Bot) -> Outbound:
+    """The transport of ``[smartsupp] send_via``, sleeping on the bot's clock."""
+
+    async def sleep(seconds: float) -> None:
+        await bot.clock.sleep_until(bot.clock.now() + seconds)
+
+    return Outbound(
+        bot.config.smartsupp,
+        lambda: bot.client,
+        agent_id=lambda: bot.agent_id,
+        sleep=sleep,
+        wall_clock=bot.wall_clock,
+    )
+
+
+def default_client(bot: Bot) -> AbstractAsyncContextManager[AgentClientLike]:
+    """The socket client of ``[smartsupp]`` (not entered: entering logs in)."""
+    from agentbot.client import AgentClient
+
+    settings = bot.config.smartsupp
+    client: AbstractAsyncContextManager[AgentClientLike] = AgentClient(
+        settings.url,
+        agent_id=settings.agent_id,
+        key=settings.key,
+        auth_token=settings.auth_token,
+        eio=settings.eio,
+        track_visitors=bot.track_visitors,
+        max_frame_bytes=settings.max_frame_bytes,
+    )
+    return client
+
+
+def visitor_fetcher(bot: Bot) -> Callable[[str], Awaitable[Any]]:
+    """How the visitor directory asks the server about a visitor (``visitor.get``)."""
+
+    async def fetch(visitor_id: str) -> Any:
+        client = bot.client
+        if client is None:
+            raise NotConnected("not connected")
+        return await client.request(VisitorGet(id=visitor_id), timeout=bot.visitors.timeout_seconds)
+
+    return fetch
