@@ -43,6 +43,9 @@ class Chats:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
         self.actors: collections.OrderedDict[str, ChatActor] = collections.OrderedDict()
+        # Visitor messages the resync read from the history before the socket delivered them:
+        # their socket copy is expected, not a duplicate worth a warning or a second on_event.
+        self._replayed: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     # -- actors ------------------------------------------------------------------------------
 
@@ -95,9 +98,11 @@ class Chats:
     def dispatch(self, chat_id: str, event: Any) -> None:
         """Apply a chat event to its chat's facts at once, then queue it for the actor."""
         actor = self.actor(chat_id)
-        self.post(actor, self._apply(actor, event))
+        item = self._apply(actor, event)
+        if item is not None:
+            self.post(actor, item)
 
-    def _apply(self, actor: ChatActor, event: Any) -> Incoming:
+    def _apply(self, actor: ChatActor, event: Any) -> Incoming | None:
         bot = self._bot
         transition = actor.state.apply(event, self.rules, now=bot.wall_clock())
         if not isinstance(event, ChatMessageReceived):
@@ -110,6 +115,12 @@ class Chats:
         answer = transition.answer
         if message.is_from_visitor:
             if not bot.ledger.receive(message.id, actor.chat_id or "", message.text or ""):
+                if message.id in self._replayed:
+                    del self._replayed[message.id]
+                    logger.debug(
+                        "chat %s: message %s arrived after its resync", actor.chat_id, message.id
+                    )
+                    return None
                 bot.stats["duplicates"] += 1
                 logger.warning(
                     "chat %s: message %s seen before in %r; not answering",
@@ -217,6 +228,9 @@ class Chats:
         chat_id = message.chat_id or ""
         if fresh:
             self._bot.stats["events"] += 1
+            self._replayed[message.id] = None
+            while len(self._replayed) > 1024:
+                self._replayed.popitem(last=False)
             self.dispatch(chat_id, event)
             return
         actor = self.actor(chat_id)
