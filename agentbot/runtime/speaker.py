@@ -31,6 +31,7 @@ import attrs
 
 from agentbot.api import ChatTyping, Message
 from agentbot.errors import AgentbotError, ApiError, OutcomeUnknown, RestAuthError
+from agentbot.runtime.outbound import CLOCK_SKEW_SECONDS
 
 if TYPE_CHECKING:
     from agentbot.runtime.ledger import Ledger
@@ -201,7 +202,10 @@ class Speaker:
         """
         ledger = self._ledger()
         if attempted_at is not None:
-            known = await self.confirm(chat_id, text, since=attempted_at)
+            # The server stamps the message with its own clock (to the millisecond): look
+            # back past our attempt's time by the skew margin, or a stored message reads as
+            # "older than the attempt" and is sent a second time.
+            known = await self.confirm(chat_id, text, since=attempted_at - CLOCK_SKEW_SECONDS)
             if known is True or isinstance(known, Message):
                 ledger.sent(entry_id, known.id if isinstance(known, Message) else None)
                 self._stats["confirmed"] += 1
