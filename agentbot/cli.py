@@ -357,8 +357,12 @@ def _run_with_reload(config_path: str | None, *, log_format: str, verbose: bool)
 @main.command()
 @_config_option
 @click.option("--no-login", is_flag=True, help="Check config and plugins only; do not connect.")
+@click.option("--live", is_flag=True, help="Try each transport against the real account.")
+@click.option("--chat", "chat_id", default=None, help="With --live: a TEST chat to write into.")
 @_verbose_option
-def check(config_path: str | None, no_login: bool, verbose: bool) -> None:
+def check(
+    config_path: str | None, no_login: bool, live: bool, chat_id: str | None, verbose: bool
+) -> None:
     """Validate bot.toml, load the plugins, try the login, and print what would run."""
     from agentbot.runtime.bot import Bot
     from agentbot.runtime.launcher import check_bot, config_secrets
@@ -369,6 +373,12 @@ def check(config_path: str | None, no_login: bool, verbose: bool) -> None:
     if not verbose:
         # The report and the one error line say it all; log lines would repeat them.
         logging.getLogger().setLevel(logging.CRITICAL + 1)
+    if live:
+        from agentbot.live_check import format_table, live_check
+
+        rows = anyio.run(lambda: live_check(config.smartsupp, chat_id=chat_id))
+        click.echo(format_table(rows))
+        sys.exit(1 if any(row.result == "FAIL" for row in rows) else 0)
     with Storage(MEMORY) as storage:  # checking must not create the bot's database
         bot = Bot(config, storage=storage)
 
