@@ -390,6 +390,22 @@ def check(
 
 
 @main.command()
+@_config_option
+@click.option("-o", "--output", required=True, metavar="FILE", help="Where to write (JSON lines).")
+@click.option("--seconds", default=60.0, show_default=True, help="How long to record.")
+@click.option("--no-mask-texts", is_flag=True, help="Keep message texts (secrets stay masked).")
+def record(config_path: str | None, output: str, seconds: float, no_mask_texts: bool) -> None:
+    """Log in and write a redacted wire transcript (for bug reports and golden tests)."""
+    from agentbot.record import record as record_wire
+
+    settings = _load_bot_config(config_path).smartsupp
+    count = anyio.run(
+        lambda: record_wire(settings, output, seconds=seconds, mask_texts=not no_mask_texts)
+    )
+    click.echo(f"record: {count} event(s) written to {output}")
+
+
+@main.command()
 def plugins() -> None:
     """List the installed plugins (the `agentbot` entry points) and the hooks they implement."""
     from agentbot.runtime.launcher import installed_plugin_report
