@@ -44,9 +44,14 @@ async def record_sandbox(tmp_path: Path, *, mask_texts: bool) -> tuple[list[dict
     async with anyio.create_task_group() as tg:
         tg.start_soon(
             lambda: record(
-                settings, out, seconds=30, mask_texts=mask_texts, clock=clock, asgi_app=app,
+                settings,
+                out,
+                seconds=30,
+                mask_texts=mask_texts,
+                clock=clock,
+                asgi_app=app,
                 on_event=seen,
-            )  # fmt: skip
+            )
         )
         with anyio.fail_after(10):
             await clock.wait_sleepers(1)  # logged in, recording
