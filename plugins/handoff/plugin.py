@@ -144,6 +144,9 @@ class _Chat:
     handed_off: bool = False
     human_came: bool = False
     came_back: bool = False
+    assign_pending: bool = False
+    """``assign_to`` is set and the hand-off message is not out yet: assign once it is (an
+    assigned human silences the bot, which would swallow the hand-off message)."""
     speaks_through_handoff: bool = False
     """Came back on a runtime that cannot resume: the plugin speaks via ``hand_off(message=)``
     and reads the visitor's messages in ``on_event`` (the chat stays handed off)."""
@@ -217,6 +220,9 @@ class Handoff:
                 await self._on_quiet_visitor_message(bot, chat_id, chat, message)
         elif message.is_from_agent and message.agent_id == bot.agent_id:
             chat.unanswered = 0
+            if chat.assign_pending and chat.handed_off:
+                chat.assign_pending = False
+                self._start_assign(bot, chat_id)
             if (
                 chat.proposed is not None
                 and message.text
@@ -302,11 +308,19 @@ class Handoff:
             },
         )
         if config.assign_to is not None:
+            if message is None:
+                self._start_assign(bot, chat_id)  # the proposal that handed off is already out
+            else:
+                chat.assign_pending = True
+        if config.come_back:
+            bot.start_soon(self._timer, bot, chat_id, wait, name=f"handoff timer {chat_id}")
+
+    def _start_assign(self, bot: PluginBot, chat_id: str) -> None:
+        config: HandoffConfig = bot.config
+        if config.assign_to is not None:
             bot.start_soon(
                 self._assign, bot, chat_id, config.assign_to, name=f"handoff assign {chat_id}"
             )
-        if config.come_back:
-            bot.start_soon(self._timer, bot, chat_id, wait, name=f"handoff timer {chat_id}")
 
     async def _assign(self, bot: PluginBot, chat_id: str, agent_id: str) -> None:
         """Assign the chat to ``agent_id``; a failure is logged (the chat stays handed off)."""
