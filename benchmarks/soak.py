@@ -313,6 +313,7 @@ async def soak_agentbot(args: argparse.Namespace) -> None:
     app = create_app(SandboxConfig(), pages=False)
     with tempfile.TemporaryDirectory() as folder:
         async with running_server(app) as base_url:
+            quiet()
             bot, storage = await agentbot_bot(app, base_url, args, Path(folder))
             run = Run(app, args, mode=args.mode, drops=args.drops)
             with storage:
@@ -327,6 +328,7 @@ async def soak_socketio(args: argparse.Namespace) -> None:
     app = create_app(SandboxConfig(), pages=False)
     run = Run(app, args, mode="socket", drops=args.peer_drops)
     async with running_server(app) as base_url:
+        quiet()
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
             tg.start_soon(socketio_bot, app, base_url, stop)
@@ -337,6 +339,13 @@ async def soak_socketio(args: argparse.Namespace) -> None:
             await run.soak()
             stop.set()
     run.report("python-socketio AsyncClient echo bot (EIO4, socket chat.message)")
+
+
+def quiet() -> None:
+    """Figures only: the drops make every client log warnings, and the sandbox's cut REST
+    answers make uvicorn log tracebacks (uvicorn resets its loggers when it starts)."""
+    for name in ("agentbot", "socketio", "engineio", "uvicorn", "uvicorn.error", "httpx"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -354,10 +363,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip python-socketio")
     parser.add_argument("--cli", action="store_true", help="(not implemented yet)")
     args = parser.parse_args(argv)
-    # Figures only: the drops make every client log warnings (and socketio tracebacks).
     logging.basicConfig(level=logging.CRITICAL)
-    for name in ("agentbot", "socketio", "engineio", "uvicorn", "httpx"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    quiet()
     if args.cli:
         sys.exit("--cli is not implemented yet")
     if args.peer_drops is None:
