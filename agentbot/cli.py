@@ -37,6 +37,7 @@ class _AgentbotGroup(click.Group):
         from agentbot.runtime.commands import add_plugin_commands
 
         add_plugin_commands(self, warn=lambda line: click.echo(f"agentbot: {line}", err=True))
+        _whole_summaries(self)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
@@ -50,7 +51,27 @@ class _AgentbotGroup(click.Group):
         return super().list_commands(ctx)
 
 
-@click.group(cls=_AgentbotGroup)
+def _whole_summaries(group: click.Group) -> None:
+    """Give every command under ``group`` its whole first sentence as its summary.
+
+    Click cuts a summary it derives at ~45 characters ("...") but prints a ``short_help``
+    as it is, wrapped; plugin commands (``agentbot faq eval``) get the same treatment.
+    """
+    for command in group.commands.values():
+        if command.short_help is None and command.help:
+            command.short_help = command.get_short_help_str(limit=_NO_SHORT_HELP_LIMIT)
+        if isinstance(command, click.Group):
+            _whole_summaries(command)
+
+
+_NO_SHORT_HELP_LIMIT = 1_000
+"""Longer than any first sentence."""
+
+_CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+"""``-h`` as well as ``--help``, for every command (subcommands inherit it)."""
+
+
+@click.group(cls=_AgentbotGroup, context_settings=_CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="agentbot")
 def main() -> None:
     """Run, test and develop Smartsupp chat bots."""
@@ -216,9 +237,14 @@ def _load_bot_config(config_path: str | None) -> BotConfig:
     from agentbot.runtime.commands import find_config
     from agentbot.runtime.config import load_config
 
+    found = find_config(config_path)
     try:
-        return load_config(find_config(config_path))
+        return load_config(found)
     except AgentbotError as exc:
+        if found is None:  # no file at all: say how to give one before what is missing
+            raise click.ClickException(
+                f"no bot.toml in this folder: pass -c FILE or create bot.toml ({exc})"
+            ) from None
         raise click.ClickException(str(exc)) from None
 
 
@@ -232,6 +258,23 @@ def _configure_bot_logging(log_format: str, *, verbose: bool, secrets: tuple[str
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # httpx logs every request at INFO: one line per connect and REST call is noise, not news.
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+
+
+_CHATTY_LOGGERS = ("httpx", "httpcore")
+"""Libraries whose INFO lines are per request; shown only with ``--verbose``."""
+
+
+class _JsonErrorLine(click.ClickException):
+    """The final error of ``run --log-format json``: one JSON log line, like the others."""
+
+    def show(self, file: Any = None) -> None:
+        from agentbot.runtime.logs import formatter
+
+        record = logging.LogRecord("agentbot", logging.ERROR, __file__, 0, self.message, (), None)
+        click.echo(formatter("json").format(record), file=file, err=file is None)
 
 
 def _redact_plugin_secrets(plugins: Iterable[Any]) -> None:
@@ -301,12 +344,22 @@ def run(
     config_path: str | None, log_format: str, verbose: bool, reload: bool, supervised: bool
 ) -> None:
     """Run the bot: log in, answer visitors through the plugins, stop cleanly on Ctrl-C/SIGTERM."""
-    from agentbot.runtime.bot import Bot
-    from agentbot.runtime.launcher import config_secrets, run_until_signalled, tune_gc
-
     if reload:
         _run_with_reload(config_path, log_format=log_format, verbose=verbose)
         return
+    try:
+        _run(config_path, verbose=verbose, log_format=log_format, supervised=supervised)
+    except click.ClickException as exc:
+        if log_format == "json":
+            raise _JsonErrorLine(exc.message) from None
+        raise
+
+
+def _run(config_path: str | None, *, verbose: bool, log_format: str, supervised: bool) -> None:
+    """``agentbot run`` without ``--reload``: every failure is a ``ClickException``."""
+    from agentbot.runtime.bot import Bot
+    from agentbot.runtime.launcher import config_secrets, run_until_signalled, tune_gc
+
     config = _load_bot_config(config_path)
     _configure_bot_logging(log_format, verbose=verbose, secrets=config_secrets(config))
     bot = Bot(config)

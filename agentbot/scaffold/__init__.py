@@ -13,6 +13,7 @@ name in bot.toml (``[plugins.order_status]``) are ``order_status``.
 
 from __future__ import annotations
 
+import importlib.metadata
 import keyword
 import re
 import string
@@ -64,7 +65,9 @@ def plugin_names(name: str) -> PluginNames:
     """Derive the names from what the user typed; :class:`ScaffoldError` if it cannot be one.
 
     A name starts with a letter, holds letters, digits, ``-`` and ``_``, and must not shadow
-    a standard-library module, a Python keyword or agentbot itself.
+    a standard-library module, a Python keyword, agentbot itself or an installed plugin
+    (an ``agentbot`` entry point such as the built-in ``greeter``): bot.toml's
+    ``[plugins.NAME]`` would then load the installed one, not the new project.
     """
     if not _NAME.fullmatch(name):
         raise ScaffoldError(
@@ -76,6 +79,12 @@ def plugin_names(name: str) -> PluginNames:
         raise ScaffoldError(
             f"{package!r} would shadow a Python keyword, a standard-library module or "
             "agentbot's own names; choose another name (e.g. 'my_" + package + "')"
+        )
+    installed = {entry.name for entry in importlib.metadata.entry_points(group="agentbot")}
+    if package in installed:
+        raise ScaffoldError(
+            f"{package!r} is an installed plugin's name ([plugins.{package}] would load that "
+            "one); choose another name (e.g. 'my_" + package + "')"
         )
     words = package.replace("_", " ").strip()
     return PluginNames(

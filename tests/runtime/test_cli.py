@@ -217,3 +217,51 @@ async def test_sigterm_mid_typing_sends_typing_false_and_returns() -> None:
             os.kill(os.getpid(), signal.SIGTERM)
     assert client.calls == [("typing", "c1", True), ("typing", "c1", False)]
     assert client.closed
+
+
+def test_run_without_any_config_says_to_pass_c_or_create_bot_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no bot.toml here
+    result = CliRunner().invoke(main, ["run"], env={"AGENTBOT_AGENT_ID": None})
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no bot.toml in this folder: pass -c FILE or create")
+    assert "agent_id" in result.output  # and still what is missing
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_final_error_line_follows_log_format_json(tmp_path: Path) -> None:
+    code, output = invoke("run", "--log-format", "json", "-c", str(tmp_path / "nope.toml"))
+    assert code == 1
+    (line,) = output.strip().splitlines()
+    entry = json.loads(line)
+    assert (entry["level"], entry["logger"]) == ("error", "agentbot")
+    assert entry["message"] == f"{tmp_path / 'nope.toml'}: no such file"
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_httpx_logs_no_line_per_request_unless_verbose(verbose: bool) -> None:
+    from agentbot.cli import _configure_bot_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        _configure_bot_logging("text", verbose=verbose, secrets=())
+        for name in ("httpx", "httpcore"):
+            assert logging.getLogger(name).isEnabledFor(logging.INFO) is verbose
+        assert logging.getLogger("agentbot.runtime").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+@pytest.mark.parametrize("args", [[], ["faq"]])
+def test_dash_h_is_help_and_no_summary_is_cut_off(args: list[str]) -> None:
+    code, output = invoke(*args, "-h")
+    assert code == 0, output
+    assert "-h, --help" in output
+    commands = " ".join(output.split("Commands:")[1].split())  # unwrapped
+    assert "..." not in commands
+    assert "print what would run." in commands or "what the bot would do." in commands

@@ -133,6 +133,8 @@ def test_names_are_spelled_for_each_place(name: str, package: str, dist: str) ->
         ("json", "standard-library module"),
         ("class", "keyword"),
         ("agentbot", "agentbot's own names"),
+        ("greeter", "installed plugin's name"),  # a built-in: its entry point would win
+        ("After-Hours", "installed plugin's name"),
         ("x" * 80, "at most 64 characters"),
     ],
 )
