@@ -223,7 +223,7 @@ class RuntimeSettings:
     storage_url: str | None = attrs.field(default=None, repr=False, validator=_storage_url)
     """``postgresql://…``: keep state in PostgreSQL (replicas) instead of SQLite; secret."""
     storage_namespace: str | None = None
-    """This bot's rows in a shared database; default ``<smartsupp host>/<agent id>``."""
+    """This bot's rows in a shared database; default ``<agent id>@<digest of url and key>``."""
     lease_ttl_seconds: float = attrs.field(default=10.0, validator=_positive)
     """With storage_url: a dead active replica is replaced within this plus a third."""
     seen_retention_days: float = attrs.field(default=30.0, validator=_positive)

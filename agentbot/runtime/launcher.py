@@ -126,7 +126,7 @@ async def check_bot(bot: Bot, *, login: bool = True, echo: Callable[[str], None]
         f"track_visitors: {str(bot.track_visitors).lower()}",
         f"pacing: speed factor (time_scale) {config.pacing.time_scale:g}, "
         f"{config.pacing.min_seconds:g}-{config.pacing.max_seconds:g} s per message",
-        f"storage: {config.resolved_storage_path()}",
+        f"storage: {_describe_storage(config)}",
         f"plugins ({len(plugins)}):",
     ]
     if not plugins:
@@ -155,6 +155,15 @@ async def check_bot(bot: Bot, *, login: bool = True, echo: Callable[[str], None]
             )
     else:
         echo("login: skipped")
+
+
+def _describe_storage(config: BotConfig) -> str:
+    url = config.runtime.storage_url
+    if url is None:
+        return str(config.resolved_storage_path())
+    from agentbot.runtime.pg_storage import describe_url  # no password in it
+
+    return f"postgresql://{describe_url(url)} (one active replica per bot)"
 
 
 def _describe_config(config: object) -> str:
@@ -213,4 +222,5 @@ def installed_plugin_report() -> list[InstalledPlugin]:
 
 def config_secrets(config: BotConfig) -> tuple[str, ...]:
     """Return the secret values a log formatter must redact."""
-    return tuple(s for s in (config.smartsupp.key, config.smartsupp.auth_token) if s)
+    values = (config.smartsupp.key, config.smartsupp.auth_token, config.runtime.storage_url)
+    return tuple(s for s in values if s)

@@ -24,6 +24,16 @@ never stored. Closed chats and old rows expire (``[runtime] chat_state_retention
 
 The SQL is the common subset of SQLite and PostgreSQL (``?`` placeholders, ``ON CONFLICT``), run
 through the store's one guarded ``execute``.
+
+Durable before a send, on either store: ``execute`` returns only once its statement is
+committed. SQLite commits each statement; :class:`~agentbot.runtime.pg_storage.PgStorage`
+(``[runtime] storage_url``) first waits for its write-behind queue (plugin rows) and then
+commits the statement on its own connection. So ``plan`` and ``attempt`` are on the server
+before the message leaves, and a replica taking over after a crash sees the entry as
+``sending`` and confirms it with the server rather than sending it again. The price is one
+blocking round trip per ledger write on the event loop (~0.2 ms on loopback), which keeps
+the ledger's API synchronous (its callers are the chat actors and the dispatch path); the
+plugin store stays write-behind because plugins write far more often and need no barrier.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Selected by ``[runtime] storage_url = "postgresql://…"`` (SQLite stays the embedded
 default). It offers what :class:`~agentbot.runtime.storage.Storage` offers — each plugin's
 key-value store, the answered message ids, ``ensure_schema`` / ``execute`` — keyed by a
-*namespace* (one per bot: Smartsupp host + agent id by default), so many bots share one
-database and never see each other's rows.
+*namespace* (one per bot, the ledger's: :func:`agentbot.runtime.wiring.bot_namespace`), so
+many bots share one database and never see each other's rows.
 
 Why an in-memory, write-behind cache. The plugin store API is synchronous
 (``bot.storage.get(key)`` in plugin code, no ``await``), and a PostgreSQL round trip is
@@ -15,6 +15,10 @@ reads are dict look-ups; every write updates memory at once and is queued to a w
 thread that owns its own connection and flushes the queue in order, many writes per
 transaction. :meth:`PgStorage.flush` (blocking) and :meth:`PgStorage.wait_flushed` (async,
 any loop) are the durability barrier: return once everything written so far is committed.
+:meth:`PgStorage.execute` — the ledger's path (inbox, outbox, chat facts) — passes that
+barrier first and then commits its own statement before it returns, so every ledger write
+that precedes a send (``plan``, ``attempt``) is durable, together with every plugin write
+made before it, by the time the message can leave.
 
 This is correct because of the lease (:mod:`agentbot.runtime.lease`): one replica per bot is
 active, so the active replica's memory is the truth for its namespace; a replica that takes
@@ -55,7 +59,6 @@ __all__ = [
     "PgSeenMessages",
     "PgStorage",
     "apply_migrations",
-    "default_namespace",
     "describe_url",
     "is_postgres_url",
 ]
@@ -144,16 +147,6 @@ def describe_url(url: str) -> str:
     host = parts.get("host") or "localhost"
     port = parts.get("port") or "5432"
     return f"{host}:{port}/{parts.get('dbname') or ''}"
-
-
-def default_namespace(*, url: str, agent_id: str) -> str:
-    """Return the namespace of a bot: ``<smartsupp host>/<agent id>``.
-
-    The agent id alone names the bot within one Smartsupp; the host keeps a sandbox bot and
-    a production bot with the same id apart.
-    """
-    host = url.split("://", 1)[-1].split("/", 1)[0]
-    return f"{host}/{agent_id}"
 
 
 def _qmarks_to_pyformat(sql: str) -> str:

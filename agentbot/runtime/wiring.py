@@ -1,9 +1,14 @@
 """How a Bot builds its parts from bot.toml when nobody hands them in (production defaults).
 
 Tests and embedding programs pass their own (``Bot(connect=..., outbound=..., storage=...)``);
-``agentbot run`` uses these: the SQLite store from ``[runtime]``, the ledger in it under this
-bot's namespace (pruned past retention), the :class:`~agentbot.client.AgentClient` and the
+``agentbot run`` uses these: the store from ``[runtime]`` (SQLite at ``storage_path``, or
+PostgreSQL at ``storage_url``), the ledger in it under this bot's namespace (pruned past
+retention), the :class:`~agentbot.client.AgentClient` and the
 :class:`~agentbot.runtime.outbound.Outbound` from ``[smartsupp]``.
+
+One namespace rule (:func:`bot_namespace`) keys everything of a bot: the ledger's rows, the
+PostgreSQL plugin rows and answered ids, and the replicas' lease. Were they keyed apart, a
+replica could hold the lease of one namespace while answering from another's outbox.
 """
 
 from __future__ import annotations
@@ -24,25 +29,45 @@ if TYPE_CHECKING:
     from agentbot.runtime.bot import Bot
     from agentbot.runtime.config import BotConfig
 
-__all__ = ["default_client", "default_outbound", "open_ledger", "open_storage", "visitor_fetcher"]
+__all__ = [
+    "bot_namespace",
+    "default_client",
+    "default_outbound",
+    "open_ledger",
+    "open_storage",
+    "visitor_fetcher",
+]
 
 logger = logging.getLogger(__name__)
 
 _DAY_SECONDS = 86400
 
 
+def bot_namespace(config: BotConfig) -> str:
+    """Return the bot's namespace: ``[runtime] storage_namespace``, else agent + account digest."""
+    settings = config.smartsupp
+    return config.runtime.storage_namespace or namespace_for(
+        settings.url, settings.agent_id, settings.key
+    )
+
+
 def open_storage(config: BotConfig) -> Storage:
-    """The SQLite store of ``[runtime] storage_path`` (raises ``ConfigError``)."""
+    """The store of ``[runtime]``: PostgreSQL at ``storage_url``, else SQLite at ``storage_path``.
+
+    Raises ``ConfigError`` (a PostgreSQL server that cannot be reached, a bad path).
+    """
+    url = config.runtime.storage_url
+    if url is not None:
+        from agentbot.runtime.pg_storage import PgStorage  # psycopg only when asked for
+
+        return PgStorage(url, namespace=bot_namespace(config))
     return Storage(config.resolved_storage_path(), on_error=config.runtime.on_storage_error)
 
 
 def open_ledger(bot: Bot, storage: Storage) -> Ledger:
     """The bot's ledger in ``storage``, with rows past retention forgotten."""
-    settings, runtime = bot.config.smartsupp, bot.config.runtime
-    namespace = runtime.storage_namespace or namespace_for(
-        settings.url, settings.agent_id, settings.key
-    )
-    ledger = Ledger(storage, namespace, wall_clock=bot.wall_clock)
+    runtime = bot.config.runtime
+    ledger = Ledger(storage, bot_namespace(bot.config), wall_clock=bot.wall_clock)
     removed = ledger.expire(
         closed_after_seconds=runtime.chat_state_retention_days * _DAY_SECONDS,
         idle_after_seconds=runtime.seen_retention_days * _DAY_SECONDS,

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from agentbot.errors import ConfigError
-from agentbot.runtime.pg_storage import MIGRATIONS, PgStorage, default_namespace, describe_url
+from agentbot.runtime.pg_storage import MIGRATIONS, PgStorage, describe_url
 from agentbot.runtime.storage import KeyValueStore, Storage, StorageError
 
 from .cluster import PostgresCluster
@@ -200,10 +200,3 @@ def test_repr_names_the_server_not_the_credentials(pg_cluster: PostgresCluster) 
     with PgStorage(dsn, namespace="n") as store:
         assert "pw-here" not in repr(store)
         assert repr(store) == f"PgStorage('127.0.0.1:{pg_cluster.port}/postgres', namespace='n')"
-
-
-def test_the_default_namespace_is_the_smartsupp_host_and_the_agent() -> None:
-    assert default_namespace(url="https://websocket.smartsupp.com", agent_id="42") == (
-        "websocket.smartsupp.com/42"
-    )
-    assert default_namespace(url="http://127.0.0.1:8080/", agent_id="7") == "127.0.0.1:8080/7"
