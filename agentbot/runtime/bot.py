@@ -115,6 +115,8 @@ class Bot:
         """Every chat the bot knows, and the one path chat events and requests take."""
         self.closed_reason: str | None = None
         """Why the bot stopped for good (``"logout"``, ``"auth_failure"``, …), if it did."""
+        self.replica_role: str | None = None
+        """With ``storage_url``: ``"standby"``, ``"active"`` or ``"lost"`` (``replica.py``)."""
         self._connect = connect
         self._outbound_factory = outbound
         self._outbound: Outbound | None = None

@@ -91,7 +91,10 @@ class OpsServer:
         for name, bot in sorted(self.metrics.bots().items()):
             logged_in = bot.session is not None and getattr(bot, "client", None) is not None
             bots[name] = {"logged_in": logged_in}
-            if not logged_in:
+            if getattr(bot, "replica_role", None) == "standby":  # runtime/replica.py
+                bots[name]["standby"] = True
+                reasons.append(f"bot {name} is a standby: another replica holds the lease")
+            elif not logged_in:
                 reasons.append(f"bot {name} is not logged in")
         if not bots:
             reasons.append("no bot is running")

@@ -22,6 +22,7 @@ STEP = re.compile(
     r"(?:```[a-z]*\n(?P<code>.*?)```)?",
     re.DOTALL,
 )
+TEMPLATES = TUTORIAL.parent.parent / "agentbot" / "scaffold" / "templates" / "plugin"
 CHILD_TIMEOUT_SECONDS = 50
 
 
@@ -63,3 +64,19 @@ def test_the_tutorial_builds_a_working_plugin(tmp_path: Path) -> None:
     for command in (["check", "."], ["format", "--check", "."]):
         lint = run([sys.executable, "-m", "ruff", *command], project)
         assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_share_it_is_one_command_per_line_naming_the_wheel_new_plugin_builds() -> None:
+    text = TUTORIAL.read_text(encoding="utf-8")
+    section = text.split("## 7. Share it", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+    assert commands == [
+        "pip install build",
+        "python -m build",
+        "pip install dist/shop_hours-0.1.0-py3-none-any.whl",
+    ]
+    template = (TEMPLATES / "pyproject.toml.tmpl").read_text(encoding="utf-8")
+    version = re.search(r"^version = \"(.+)\"", template, re.MULTILINE)
+    assert version is not None
+    assert version.group(1) == "0.1.0"  # the wheel name above follows the template's version

@@ -265,3 +265,19 @@ def test_dash_h_is_help_and_no_summary_is_cut_off(args: list[str]) -> None:
     commands = " ".join(output.split("Commands:")[1].split())  # unwrapped
     assert "..." not in commands
     assert "print what would run." in commands or "what the bot would do." in commands
+
+
+def test_a_relative_faq_file_is_next_to_bot_toml_not_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docs/plugins.md: `run -c elsewhere/bot.toml` reads elsewhere/faq.toml (bot.config_dir).
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "faq.toml").write_text(
+        '[[entry]]\nquestion = "When are you open?"\nanswer = "9 to 5."\n', encoding="utf-8"
+    )
+    bot_toml = write_bot(elsewhere, '[plugins.faq]\nfile = "faq.toml"\n')
+    monkeypatch.chdir(tmp_path)  # no faq.toml here
+    code, output = invoke("check", "-c", str(bot_toml.relative_to(tmp_path)), "--no-login")
+    assert code == 0, output
+    assert output.strip().endswith("ok")

@@ -100,6 +100,32 @@ async def wait_for_chat(control: SandboxControl) -> dict[str, Any]:
     return chats[0]
 
 
+async def test_typing_names_the_one_online_agent_as_its_bubble_does(
+    browser: Browser, sandbox_site: tuple[str, SandboxControl, SandboxConfig]
+) -> None:
+    # As in `agentbot demo`: the bot is online before the visitor opens the page, and the
+    # first chat.agent_typing (no agent id, PROTOCOL.md §4) comes before any agent message.
+    base_url, control, config = sandbox_site
+    sio = await agent_socket(base_url, config)
+    try:
+        page = await new_page(browser)
+        await page.goto(f"{base_url}/?new=1")
+        await expect(page.locator("#status")).to_have_attribute("data-state", "online")
+        await page.locator("#input").fill("Hello?")
+        await page.locator("#input").press("Enter")
+        chat = await wait_for_chat(control)
+        target = {"chatId": chat["id"], "visitorId": chat["visitorId"]}
+        await sio.emit("chat.typing", {**target, "typing": {"is": True}})
+        await expect(page.locator("#typing-label")).to_have_text("bot is typing…")
+        error, _message = await sio.call(
+            "chat.message", {**target, "content": {"type": "text", "text": "Hi!"}}, timeout=5
+        )
+        assert error is None, error
+        await expect(page.locator(".msg.agent .sender")).to_have_text(["bot"])
+    finally:
+        await sio.disconnect()
+
+
 async def test_visitor_chats_with_an_agent_and_sees_typing(
     browser: Browser,
     sandbox_site: tuple[str, SandboxControl, SandboxConfig],
@@ -144,9 +170,11 @@ async def test_visitor_chats_with_an_agent_and_sees_typing(
         await expect(page.locator(".msg.agent .sender")).to_have_text(["bot"])
         await expect(typing).to_be_hidden()
 
-        # Typing on, then off without a message: the indicator follows chat.agent_typing alone.
+        # Typing on, then off without a message: the indicator follows chat.agent_typing alone,
+        # and names the agent as its bubbles do.
         await sio.emit("chat.typing", {**target, "typing": {"is": True}})
         await expect(typing).to_be_visible()
+        await expect(page.locator("#typing-label")).to_have_text("bot is typing…")
         await sio.emit("chat.typing", {**target, "typing": {"is": False}})
         await expect(typing).to_be_hidden()
 

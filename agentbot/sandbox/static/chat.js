@@ -63,6 +63,8 @@
     return ((parts[0] || '?')[0] + (parts.length > 1 ? parts[parts.length - 1][0] : '')).toUpperCase();
   }
 
+  // One name per agent everywhere (bubbles, typing, join/leave lines): nickname, else full
+  // name, else "Agent" when the page cannot tell who it is.
   function agentName(agentId) {
     var agent = client && agentId ? client.getAgent(agentId) : null;
     if (agent) return agent.nickname || agent.fullname || 'Agent';
@@ -174,7 +176,7 @@
     appendBubble('agent', messageText(message), {
       id: message.id,
       agentId: message.agentId,
-      name: message.subType === 'agent' || message.subType === 'bot' ? agentName(message.agentId) : 'Assistant',
+      name: agentName(message.agentId),
       createdAt: message.createdAt,
     });
     markRead();
@@ -222,11 +224,15 @@
   }
 
   // The visitor's chat.agent_typing carries no agent id (PROTOCOL.md §4): guess the one agent
-  // in the chat, else whoever wrote last; the label falls back to "Agent".
+  // in the chat, else whoever wrote last, else the only agent online, so the label names the
+  // agent whose bubble follows; it falls back to "Agent" as the bubbles do.
   function typingAgentId() {
-    var assigned = client ? client.getAssignedAgents().filter(Boolean) : [];
+    if (!client) return null;
+    var assigned = client.getAssignedAgents().filter(Boolean);
     if (assigned.length === 1) return assigned[0].id;
-    return lastAgentId;
+    if (lastAgentId) return lastAgentId;
+    var online = (client.getAgents() || []).filter(function (a) { return a && a.status === 'online'; });
+    return online.length === 1 ? online[0].id : null;
   }
 
   function setVisitorTyping(isTyping) {
