@@ -325,7 +325,15 @@ def _run_bot_command(fn: Callable[[], Awaitable[None]]) -> None:
 
 
 @main.command()
-@_config_option
+@click.option(
+    "-c",
+    "--config",
+    "config_paths",
+    metavar="FILE|DIR",
+    multiple=True,
+    help="The bot.toml to read (default: ./bot.toml if present, else AGENTBOT_* variables "
+    "only). Repeat it, or name a folder (its *.toml files), to run several bots in one process.",
+)
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
@@ -341,9 +349,15 @@ def _run_bot_command(fn: Callable[[], Awaitable[None]]) -> None:
 @click.option("--supervised", is_flag=True, hidden=True, help="Started by `run --reload`.")
 @_verbose_option
 def run(
-    config_path: str | None, log_format: str, verbose: bool, reload: bool, supervised: bool
+    config_paths: tuple[str, ...], log_format: str, verbose: bool, reload: bool, supervised: bool
 ) -> None:
     """Run the bot: log in, answer visitors through the plugins, stop cleanly on Ctrl-C/SIGTERM."""
+    if len(config_paths) > 1 or any(Path(p).is_dir() for p in config_paths):
+        if reload:
+            raise click.ClickException("--reload runs one bot; name one bot file with -c")
+        _run_fleet(config_paths, log_format=log_format, verbose=verbose)
+        return
+    config_path = config_paths[0] if config_paths else None
     if reload:
         _run_with_reload(config_path, log_format=log_format, verbose=verbose)
         return
@@ -380,6 +394,26 @@ def _run(config_path: str | None, *, verbose: bool, log_format: str, supervised:
     _run_bot_command(main_task)
     if bot.closed_reason in ("logout", "auth_failure"):
         raise click.ClickException(f"the server ended the session ({bot.closed_reason})")
+
+
+def _run_fleet(config_paths: tuple[str, ...], *, log_format: str, verbose: bool) -> None:
+    """Several bots in this process (agentbot.runtime.fleet); each logs with its name."""
+    from agentbot.runtime.fleet import Fleet, load_fleet, run_fleet_until_signalled
+    from agentbot.runtime.launcher import config_secrets, tune_gc
+    from agentbot.runtime.logs import BotField
+
+    try:
+        members = load_fleet(config_paths)
+        fleet = Fleet(members)
+        fleet.listen  # noqa: B018 - the bots must agree on [server] listen before starting
+    except AgentbotError as exc:
+        raise click.ClickException(_one_line(exc)) from None
+    secrets = tuple(s for m in members for s in config_secrets(m.config))
+    _configure_bot_logging(log_format, verbose=verbose, secrets=secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(BotField())
+    tune_gc()
+    _run_bot_command(lambda: run_fleet_until_signalled(fleet))
 
 
 def _run_with_reload(config_path: str | None, *, log_format: str, verbose: bool) -> None:

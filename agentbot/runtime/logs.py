@@ -12,6 +12,11 @@ redaction. Secrets are masked twice:
 The secrets are the account key and auth token, and every plugin option declared secret:
 an attrs field with ``metadata={"secret": True}`` (see :func:`secret_values`). For a URL the
 path and query are masked, since that is where hook URLs (Slack, Zapier) keep their token.
+
+A process running several bots (:mod:`agentbot.runtime.fleet`) names the bot in each line:
+:data:`BOT_NAME` is set in each bot's task (tasks it starts inherit it) and
+:class:`BotField`, a handler filter, copies it onto the record as ``bot`` — a JSON field,
+and ``[name]`` in a text line.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ import logging
 import traceback
 import urllib.parse
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any, Literal
 
 import attrs
 
 __all__ = [
+    "BOT_NAME",
     "SECRET",
+    "BotField",
     "LogFormat",
     "Redactor",
     "formatter",
@@ -179,12 +187,31 @@ def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     return record
 
 
+BOT_NAME: ContextVar[str | None] = ContextVar("agentbot_bot_name", default=None)
+"""The name of the bot whose task is running (set per bot by the fleet; None: one bot)."""
+
+
+class BotField(logging.Filter):
+    """Add ``bot`` (from :data:`BOT_NAME`) to each record logged inside a bot's task."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = BOT_NAME.get()
+        if name is not None and not hasattr(record, "bot"):
+            record.bot = name
+        return True
+
+
 class _TextFormatter(logging.Formatter):
     def __init__(self, redact: Redactor) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        self._with_bot = logging.Formatter(
+            "%(asctime)s %(levelname)-7s [%(bot)s] %(name)s: %(message)s", "%H:%M:%S"
+        )
         self._redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "bot", None) is not None:
+            return self._redact(self._with_bot.format(record))
         return self._redact(super().format(record))
 
 

@@ -91,6 +91,8 @@ class OpsServer:
         for name, bot in sorted(self.metrics.bots().items()):
             logged_in = bot.session is not None and getattr(bot, "client", None) is not None
             bots[name] = {"logged_in": logged_in}
+            if getattr(bot, "closed_reason", None):  # a fleet bot left stopped: say why
+                bots[name]["closed_reason"] = bot.closed_reason  # type: ignore[attr-defined]
             if getattr(bot, "replica_role", None) == "standby":  # runtime/replica.py
                 bots[name]["standby"] = True
                 reasons.append(f"bot {name} is a standby: another replica holds the lease")
