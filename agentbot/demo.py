@@ -4,46 +4,38 @@ The wiring lives here, outside ``sandbox/`` (which must never import the bot run
 the demo can start the real :class:`agentbot.runtime.bot.Bot` with the built-in plugins
 against the sandbox it serves. It prints the scripted conversation as a live transcript with
 timings, then stays up so a person can chat with the bot in a browser.
-
-Nothing here fakes a bot: when the runtime or the built-in plugins are not installed, the demo
-says which part is missing and runs what exists.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import tempfile
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.abc
-import attrs
 
 from agentbot.errors import AgentbotError
+from agentbot.runtime.bot import Bot
+from agentbot.runtime.config import BotConfig, PluginSection, RuntimeSettings, SmartsuppSettings
 from agentbot.sandbox import SandboxConfig, SandboxControl, running_server
 from agentbot.sandbox.player import TranscriptFollower, TranscriptLine, play_scenario
 from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
 from agentbot.sandbox.scenario import Scenario
 from agentbot.sandbox.site import SiteUrls, build_site, describe_site
 
-__all__ = [
-    "BUILTIN_DEMO_PLUGINS",
-    "NO_BOT_REPLY_TIMEOUT_SECONDS",
-    "BotPlan",
-    "plan_bot",
-    "run_demo",
-]
+__all__ = ["BUILTIN_DEMO_PLUGINS", "NO_BOT_REPLY_TIMEOUT_SECONDS", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
 BUILTIN_DEMO_PLUGINS = ("greeter", "faq", "handoff")
-"""The built-in plugins the demo bot runs, in this order, when they are installed."""
+"""The built-in plugins the demo bot runs, in this order."""
 
 NO_BOT_REPLY_TIMEOUT_SECONDS = 3.0
-"""How long the scripted visitor waits for a reply when no bot runs (nobody will answer)."""
+"""How long the scripted visitor waits for a reply when the bot could not start."""
 
 BOT_LOGIN_TIMEOUT_SECONDS = 15.0
 
@@ -53,76 +45,22 @@ DEMO_PLUGIN_OPTIONS: dict[str, dict[str, Any]] = {}
 
 
 def _demo_options(name: str) -> dict[str, Any]:
-    """Return the demo's options for a built-in plugin.
-
-    The faq plugin needs a file: the demo uses the small example FAQ shipped with it
-    (``agentbot_plugins/faq/example.toml``), found without importing the plugin itself.
-    """
+    """Return the demo's options for a built-in plugin (faq: the example FAQ it ships)."""
     options = dict(DEMO_PLUGIN_OPTIONS.get(name, {}))
     if name == "faq" and "file" not in options:
-        try:  # the package's __init__ only (an editable install sets __path__ there)
-            package = importlib.import_module("agentbot_plugins")
-        except ImportError:
-            return options
-        for folder in getattr(package, "__path__", ()):
-            example = Path(folder) / "faq" / "example.toml"
-            if example.is_file():
-                options["file"] = str(example)
-                break
+        options["file"] = str(resources.files("agentbot_plugins.faq") / "example.toml")
     return options
 
 
 Echo = Callable[[str], None]
 
 
-@attrs.frozen(kw_only=True)
-class BotPlan:
-    """Whether the demo can run a bot, and with which plugins; ``missing`` says what is not."""
-
-    bot_class: Any = None
-    plugins: tuple[str, ...] = ()
-    missing: str | None = None
-
-    @property
-    def runnable(self) -> bool:
-        """True when the bot runtime is importable."""
-        return self.bot_class is not None
-
-
-def plan_bot() -> BotPlan:
-    """Find the bot runtime and the installed built-in plugins, without starting anything.
-
-    The runtime is looked up by name so the demo keeps working (sandbox and scripted visitor
-    only) in a checkout where the runtime is not built yet.
-    """
-    try:
-        bot_module = importlib.import_module("agentbot.runtime.bot")
-        plugins_module = importlib.import_module("agentbot.runtime.plugins")
-        bot_class = bot_module.Bot
-        installed = plugins_module.installed_plugins()
-    except (ImportError, AttributeError) as exc:
-        return BotPlan(
-            missing=f"the bot runtime (agentbot.runtime.bot.Bot) is not there yet: {exc}"
-        )
-    found = tuple(name for name in BUILTIN_DEMO_PLUGINS if name in installed)
-    missing = None
-    if not found:
-        missing = (
-            f"none of the built-in plugins ({', '.join(BUILTIN_DEMO_PLUGINS)}) is installed yet: "
-            "the bot logs in but has nothing to say"
-        )
-    return BotPlan(bot_class=bot_class, plugins=found, missing=missing)
-
-
-def _bot_config(config: SandboxConfig, urls: SiteUrls, plan: BotPlan, storage: Path) -> Any:
-    """Return a BotConfig logging in as the sandbox's bot agent (None without a runtime)."""
-    if not plan.runnable:
-        return None
-    runtime_config = importlib.import_module("agentbot.runtime.config")
+def _bot_config(config: SandboxConfig, urls: SiteUrls, storage: Path) -> BotConfig:
+    """Return a BotConfig logging in as the sandbox's bot agent with the demo's plugins."""
     bot = config.bot
-    return runtime_config.BotConfig(
+    return BotConfig(
         path=None,
-        smartsupp=runtime_config.SmartsuppSettings(
+        smartsupp=SmartsuppSettings(
             url=urls.base,
             agent_id=bot.id,
             key=config.account_key,
@@ -131,10 +69,10 @@ def _bot_config(config: SandboxConfig, urls: SiteUrls, plan: BotPlan, storage: P
             api_url=f"{urls.base}{REST_PREFIX}",
             api_token=api_token_for(bot),
         ),
-        runtime=runtime_config.RuntimeSettings(storage_path=storage),
+        runtime=RuntimeSettings(storage_path=storage),
         plugins=tuple(
-            runtime_config.PluginSection(name=name, options=_demo_options(name), position=index)
-            for index, name in enumerate(plan.plugins)
+            PluginSection(name=name, options=_demo_options(name), position=index)
+            for index, name in enumerate(BUILTIN_DEMO_PLUGINS)
         ),
     )
 
@@ -147,9 +85,8 @@ async def run_demo(
     port: int = 0,
     eio: int = 3,
     stay_up: bool = True,
-    plan: BotPlan | None = None,
 ) -> None:
-    """Serve the sandbox, start the bot if it exists, play ``scenario``, then stay up.
+    """Serve the sandbox, start the bot, play ``scenario``, then stay up.
 
     Every line meant for the person goes through ``echo``. Returns after the scenario when
     ``stay_up`` is false; otherwise runs until cancelled (Ctrl-C), printing the transcript of
@@ -158,7 +95,6 @@ async def run_demo(
     config = SandboxConfig()
     app = build_site(config)
     control: SandboxControl = app.state.control
-    plan = plan if plan is not None else plan_bot()
     names = {agent.id: agent.nickname or agent.id for agent in config.agents}
 
     with tempfile.TemporaryDirectory(prefix="agentbot-demo-") as storage:
@@ -169,13 +105,10 @@ async def run_demo(
             urls = SiteUrls.from_base_url(base_url, eio=eio)
             echo(f"agentbot demo: a sandbox Smartsupp at {urls.base}")
             bot_running = await _start_bot(
-                tg, echo, plan, _bot_config(config, urls, plan, Path(storage) / "demo.sqlite3")
+                tg, echo, _bot_config(config, urls, Path(storage) / "demo.sqlite3")
             )
-            # A bot without plugins is logged in but silent: do not wait 20 s for it either.
-            answers_expected = bot_running and bool(plan.plugins)
             if not bot_running:
                 echo("Running the sandbox and the scripted visitor only: nobody will answer.")
-            if not answers_expected:
                 echo(f"Each wait for a reply gives up after {NO_BOT_REPLY_TIMEOUT_SECONDS:g}s.")
             about = f" — {scenario.description}" if scenario.description else ""
             echo("")
@@ -185,9 +118,7 @@ async def run_demo(
                 scenario,
                 on_line=lambda line: echo(line.format()),
                 agent_names=names,
-                reply_timeout_cap_seconds=None
-                if answers_expected
-                else NO_BOT_REPLY_TIMEOUT_SECONDS,
+                reply_timeout_cap_seconds=None if bot_running else NO_BOT_REPLY_TIMEOUT_SECONDS,
                 clock=config.clock,
             )
             replies = "reply" if result.replies == 1 else "replies"
@@ -210,23 +141,18 @@ async def run_demo(
             await anyio.sleep_forever()
 
 
-async def _start_bot(tg: anyio.abc.TaskGroup, echo: Echo, plan: BotPlan, bot_config: Any) -> bool:
-    """Start the bot in ``tg`` and wait until it is logged in; say what is missing if not."""
-    running = False
-    if plan.runnable:
-        bot = plan.bot_class(bot_config)
-        try:
-            with anyio.fail_after(BOT_LOGIN_TIMEOUT_SECONDS):
-                await tg.start(bot.run)
-        except (AgentbotError, TimeoutError) as exc:
-            echo(f"The bot could not start: {exc}")
-        else:
-            running = True
-            shown = ", ".join(plan.plugins) or "no plugins"
-            echo(f"The bot is logged in as agent {bot_config.smartsupp.agent_id} ({shown}).")
-    if plan.missing is not None:
-        echo(f"Not there yet: {plan.missing}.")
-    return running
+async def _start_bot(tg: anyio.abc.TaskGroup, echo: Echo, bot_config: BotConfig) -> bool:
+    """Start the bot in ``tg`` and wait until it is logged in; say why not if it cannot."""
+    bot = Bot(bot_config)
+    try:
+        with anyio.fail_after(BOT_LOGIN_TIMEOUT_SECONDS):
+            await tg.start(bot.run)
+    except (AgentbotError, TimeoutError) as exc:
+        echo(f"The bot could not start: {exc}")
+        return False
+    shown = ", ".join(BUILTIN_DEMO_PLUGINS)
+    echo(f"The bot is logged in as agent {bot_config.smartsupp.agent_id} ({shown}).")
+    return True
 
 
 def _printer(echo: Echo, exclude: set[str]) -> Callable[[TranscriptLine], None]:
