@@ -6,8 +6,9 @@ Run: ``python benchmarks/faq.py``. Prints figures only:
   (tests/data/faq_eval, which the defaults were first tuned on), and the tune and test
   splits of tests/data/faq_eval_bikes — precision@1, recall@1 (right answers over
   answerable questions), wrong answers, "did you mean", silence, and must-not-answer kept
-  quiet; per kind of question for the bikes set. Thresholds per method are calibrated on
-  the bikes *tune* split only (evaluate.calibrate); the *test* split is held out.
+  quiet; per kind of question for the bikes set. Each method's decision rule (threshold
+  and lead rule, evaluate.calibrate_lead) is calibrated on the bikes *tune* split, with the
+  old set (tuned on long ago) held to the same limits; the *test* split is held out.
 * the same without the message understanding (identifier masking, sentence parts), as
   ``<method>/whole``, to show what it adds;
 * load time (parse + validation + index, and the embedding model) of a generated
@@ -31,9 +32,10 @@ from pathlib import Path
 from agentbot_plugins.faq.decision import DEFAULT_MARGIN, Decision, decide
 from agentbot_plugins.faq.entries import load_faq
 from agentbot_plugins.faq.evaluate import (
+    Calibration,
     EvalCase,
     EvalReport,
-    calibrate,
+    calibrate_lead,
     evaluate,
     evaluate_by_kind,
     load_eval_set,
@@ -132,8 +134,8 @@ def _line(name: str, report: EvalReport) -> str:
     )
 
 
-def quality() -> dict[str, tuple[float, float]]:
-    """Calibrate every method on the bikes tune split; print every set; return thresholds."""
+def quality() -> dict[str, Calibration]:
+    """Calibrate every method on the bikes tune split; print every set; return the rules."""
     old = load_eval_set(EVAL_FILE)
     bikes = load_eval_set(BIKES_FILE)
     sets: list[tuple[str, tuple[EvalCase, ...], FaqIndex | None]] = [
@@ -146,24 +148,40 @@ def quality() -> dict[str, tuple[float, float]]:
         f"bikes {len(bikes.cases)} questions ({len(bikes.faq.entries)} entries), "
         f"tune {len(sets[1][1])} / test {len(sets[2][1])}"
     )
-    chosen: dict[str, tuple[float, float]] = {}
+    chosen: dict[str, Calibration] = {}
     for method in METHODS:
         for understand in (True, False):
             name = method if understand else f"{method}/whole"
             bikes_index = FaqIndex(bikes.faq.entries, method=method, understand=understand)
             old_index = FaqIndex(old.faq.entries, method=method, understand=understand)
-            threshold, clarify = calibrate(
-                bikes.select("tune"), bikes_index.search, margin=DEFAULT_MARGIN
+            rule = calibrate_lead(
+                bikes.select("tune"),
+                bikes_index.search,
+                margin=DEFAULT_MARGIN,
+                also=[(old.cases, old_index.search)],
             )
-            chosen[name] = (threshold, clarify)
-            print(f"\n{name}: thresholds calibrated on bikes tune: {threshold:.2f} / {clarify:.2f}")
+            chosen[name] = rule
+            lead = (
+                "no lead rule"
+                if rule.lead_threshold is None
+                else f"lead {rule.lead_threshold:.2f} by {rule.lead_margin:.2f}"
+            )
+            print(
+                f"\n{name}: calibrated on bikes tune: threshold {rule.threshold:.2f}, "
+                f"clarify {rule.clarify_threshold:.2f}, {lead}"
+            )
             for label, cases, _ in sets:
                 index = old_index if label == "old set" else bikes_index
 
-                def ask(
-                    q: str, index: FaqIndex = index, t: float = threshold, c: float = clarify
-                ) -> Decision:
-                    return decide(index.search(q), threshold=t, clarify_threshold=c)
+                def ask(q: str, index: FaqIndex = index, rule: Calibration = rule) -> Decision:
+                    return decide(
+                        index.search(q),
+                        threshold=rule.threshold,
+                        clarify_threshold=rule.clarify_threshold,
+                        margin=DEFAULT_MARGIN,
+                        lead_threshold=rule.lead_threshold,
+                        lead_margin=rule.lead_margin,
+                    )
 
                 print("  " + _line(label, evaluate(cases, ask)))
                 if label.startswith("bikes test") and understand:

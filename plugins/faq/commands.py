@@ -17,7 +17,7 @@ from .decision import decide
 from .evaluate import EvalReport, Split, evaluate, evaluate_by_kind, load_eval_set
 from .feedback import feedback_cases, feedback_lines
 from .gaps import gap_lines, load_gaps
-from .matcher import METHOD_THRESHOLDS, FaqIndex, Method
+from .matcher import METHOD_LEADS, METHOD_THRESHOLDS, FaqIndex, Method
 from .plugin import Faq, FaqConfig
 
 __all__ = ["add_commands", "eval_report", "gaps_report", "match_lines"]
@@ -36,7 +36,12 @@ def match_lines(faq: Faq, question: str, *, lang: str | None = None, limit: int 
     lines = [
         f"{faq.path}: {len(index)} entries; method {faq.config.method}, threshold "
         f"{faq.threshold:.2f}, clarify {faq.clarify_threshold:.2f}"
-        + ("" if faq.config.clarify else " (off)"),
+        + ("" if faq.config.clarify else " (off)")
+        + (
+            ""
+            if faq.lead_threshold is None
+            else f", lead {faq.lead_threshold:.2f} by {faq.lead_margin:.2f}"
+        ),
         "",
     ]
     if not matches:
@@ -73,6 +78,7 @@ def eval_report(
         cases = (*cases, *feedback_cases(feedback_store, known=known))
     index = FaqIndex(eval_set.faq.entries, method=method)
     default_threshold, default_clarify = METHOD_THRESHOLDS[method]
+    lead_threshold, lead_margin = METHOD_LEADS[method]
     answer_at = default_threshold if threshold is None else threshold
     clarify_at = default_clarify if clarify_threshold is None else clarify_threshold
 
@@ -81,6 +87,8 @@ def eval_report(
             index.search(question),
             threshold=answer_at,
             clarify_threshold=clarify_at if clarify else None,
+            lead_threshold=lead_threshold,
+            lead_margin=lead_margin,
         )
 
     report = evaluate(cases, ask)

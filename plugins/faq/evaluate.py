@@ -46,18 +46,20 @@ from typing import Any, Literal
 
 import attrs
 
-from .decision import Decision, decide
+from .decision import DEFAULT_LEAD_MARGIN, Decision, decide
 from .entries import FaqFile, FaqFileError, load_faq
 from .matcher import Match
 
 __all__ = [
     "IDENTIFIER_VARIANTS",
     "SPLIT_SEED",
+    "Calibration",
     "EvalCase",
     "EvalReport",
     "EvalSet",
     "Split",
     "calibrate",
+    "calibrate_lead",
     "evaluate",
     "evaluate_by_kind",
     "load_eval_set",
@@ -301,6 +303,108 @@ def calibrate(
             best = (report.answered_right, threshold)
     threshold = best[1] if best is not None else 0.95
     return threshold, round(max(threshold - CLARIFY_GAP, 0.0), 2)
+
+
+@attrs.frozen
+class Calibration:
+    """A decision rule found on a tune split: the arguments of :func:`decision.decide`."""
+
+    threshold: float
+    clarify_threshold: float
+    lead_threshold: float | None
+    """None: no lead rule was worth it."""
+    lead_margin: float
+
+
+def calibrate_lead(
+    cases: Sequence[EvalCase],
+    search: Callable[[str], Sequence[Match]],
+    *,
+    margin: float,
+    also: Sequence[tuple[Sequence[EvalCase], Callable[[str], Sequence[Match]]]] = (),
+    max_wrong: float = CALIBRATION_MAX_WRONG,
+    min_quiet: float = CALIBRATION_MIN_QUIET,
+) -> Calibration:
+    """Calibrate the threshold and the lead rule of :func:`decision.decide` together.
+
+    Tries answer thresholds 0.30-0.90 (step 0.01), lead thresholds from 0.20 up to the
+    answer threshold (step 0.02, or none) and lead margins 0.04-0.20 (step 0.02). A rule
+    qualifies when, on ``cases`` and on every ``also`` set (other tuned-on sets with their
+    own search), wrong answers stay within ``max_wrong`` and must-not-answer questions
+    quiet at least ``min_quiet``; among those, most right answers (all sets) wins, then
+    fewest wrong, then the highest (most careful) values. Tune sets only, like
+    :func:`calibrate`: a low lead threshold fits the questions it was chosen on.
+    """
+    groups: list[list[tuple[str | None, str | None, float, float]]] = []
+    for group_cases, group_search in ((cases, search), *also):
+        # (expected, best entry id, best score, lead over the runner-up) per case.
+        rows = []
+        for case in group_cases:
+            matches = list(group_search(case.question))
+            best = matches[0].score if matches else 0.0
+            second = matches[1].score if len(matches) > 1 else 0.0
+            top = matches[0].entry.id if matches else None
+            rows.append((case.expected, top, best, best - second))
+        groups.append(rows)
+    limits = [
+        (
+            max_wrong * sum(1 for row in rows if row[0] is not None),
+            (1.0 - min_quiet) * sum(1 for row in rows if row[0] is None),
+        )
+        for rows in groups
+    ]
+    leads: list[tuple[float | None, float]] = [(None, DEFAULT_LEAD_MARGIN)]
+    leads += [(t / 100, m / 100) for t in range(20, 91, 2) for m in range(4, 21, 2)]
+    best_key: tuple[int, int, float, float, float] | None = None
+    best_rule = Calibration(0.95, 0.83, None, DEFAULT_LEAD_MARGIN)
+    for lead_threshold, lead_margin in leads:
+        floor = 2.0 if lead_threshold is None else lead_threshold
+        for step in range(30, 91):
+            threshold = step / 100
+            if floor < 2.0 and floor > threshold:
+                continue
+            right = wrong = 0
+            fits = True
+            for rows, (wrong_limit, loud_limit) in zip(groups, limits, strict=True):
+                group_right = group_wrong = loud = 0
+                for expected, top, best, lead in rows:
+                    if not (
+                        (best >= threshold and lead >= margin)
+                        or (best >= floor and lead >= lead_margin)
+                    ):
+                        continue
+                    if expected is None:
+                        loud += 1
+                    elif expected == top:
+                        group_right += 1
+                    else:
+                        group_wrong += 1
+                if group_wrong > wrong_limit or loud > loud_limit:
+                    fits = False
+                    break
+                right += group_right
+                wrong += group_wrong
+            if not fits:
+                continue
+            key = (right, -wrong, threshold, floor, lead_margin)
+            if best_key is None or key > best_key:
+                best_key = key
+                best_rule = Calibration(
+                    threshold,
+                    _clarify_below(threshold, lead_threshold),
+                    lead_threshold,
+                    lead_margin,
+                )
+    return best_rule
+
+
+def _clarify_below(threshold: float, lead_threshold: float | None) -> float:
+    """The clarify threshold: ``CLARIFY_GAP`` below the threshold, and no higher than the
+    lead rule's, so a best match the lead rule does not answer is still offered."""
+    clarify = max(threshold - CLARIFY_GAP, 0.0)
+    if lead_threshold is not None:
+        clarify = min(clarify, lead_threshold)
+    return round(clarify, 2)
 
 
 def evaluate_by_kind(

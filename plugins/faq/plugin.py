@@ -2,9 +2,10 @@
 
 What it does with a visitor message (see docs/plugins.md, "faq"):
 
-* a confident match (score ≥ ``threshold``, no close runner-up) → the entry's answer, with
-  the score as the reply's confidence, optionally followed by "Did that answer your
-  question?";
+* a confident match (score ≥ ``threshold``, no close runner-up; or score ≥
+  ``lead_threshold``, leading the runner-up by ``lead_margin``) → the entry's answer, with
+  the score (at least ``MIN_ANSWER_CONFIDENCE``) as the reply's confidence, optionally
+  followed by "Did that answer your question?";
 * a plausible but unsure match (score ≥ ``clarify_threshold``) → "Did you mean…?" with the
   top 2-3 questions, numbered; the visitor may answer with the number;
 * otherwise silence, so other plugins (or a human) can take it.
@@ -32,11 +33,16 @@ from .decision import DEFAULT_MARGIN, Decision, decide
 from .entries import FaqEntry, FaqFileError, load_faq
 from .feedback import record_feedback
 from .gaps import record_gap
-from .matcher import METHOD_THRESHOLDS, FaqIndex
+from .matcher import METHOD_LEADS, METHOD_THRESHOLDS, FaqIndex
 
 __all__ = ["Faq", "FaqConfig", "FaqPlugin"]
 
 logger = logging.getLogger(__name__)
+
+MIN_ANSWER_CONFIDENCE = 0.55
+"""The lowest confidence of an answer: the lead rule answers scores down to ~0.4, and such an
+answer must still outrank the greeting (0.5) and a hand-off streak (0.4), as answers at the
+threshold always did."""
 
 SUGGESTION_SLACK = 0.1
 """Suggestions scoring more than this below the clarify threshold are not offered."""
@@ -97,6 +103,11 @@ class FaqConfig:
     """Score at or above which the bot answers; default: the method's measured value."""
     clarify_threshold: float | None = attrs.field(default=None, validator=_unit)
     """Score at or above which the bot asks "did you mean…?"; default: the method's value."""
+    lead_threshold: float | None = attrs.field(default=None, validator=_unit)
+    """A best match at or above this score that leads the runner-up by ``lead_margin`` is
+    answered even below ``threshold``; default: the method's measured value (1.0: off)."""
+    lead_margin: float | None = attrs.field(default=None, validator=_unit)
+    """How far the best match must lead the runner-up for the lead rule; default: measured."""
     clarify: bool = True
     """Ask "did you mean…?" for unsure matches; false: stay silent instead."""
     margin: float = attrs.field(default=DEFAULT_MARGIN, validator=_unit)
@@ -166,6 +177,11 @@ class Faq:
         self.threshold = config.threshold if config.threshold is not None else default_threshold
         clarify = config.clarify_threshold
         self.clarify_threshold = clarify if clarify is not None else default_clarify
+        default_lead, default_lead_margin = METHOD_LEADS[config.method]
+        lead = config.lead_threshold
+        self.lead_threshold = lead if lead is not None else default_lead
+        lead_margin = config.lead_margin
+        self.lead_margin = lead_margin if lead_margin is not None else default_lead_margin
         self._snapshot: _Snapshot | None = None
         self._checked_at = float("-inf")
         self._reloading = False
@@ -234,6 +250,8 @@ class Faq:
             threshold=self.threshold,
             clarify_threshold=self.clarify_threshold if self.config.clarify else None,
             margin=self.config.margin,
+            lead_threshold=self.lead_threshold,
+            lead_margin=self.lead_margin,
         )
 
 
@@ -378,7 +396,7 @@ class FaqPlugin:
             else:
                 self._chats.pop(chat_id, None)
             bot.logger.debug("faq: chat %s: %s (%.2f)", chat_id, entry.id, best.score)
-            return Reply(answer, confidence=best.score)
+            return Reply(answer, confidence=max(best.score, MIN_ANSWER_CONFIDENCE))
         if decision.kind == "clarify" and decision.matches:
             floor = max(faq.clarify_threshold - SUGGESTION_SLACK, 0.0)
             offered = tuple(

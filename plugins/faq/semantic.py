@@ -68,13 +68,22 @@ class SemanticIndex:
         self._entry_of_start = self._owners[self._starts] if owners else self._owners
         self._model = model
 
+    def embed(self, texts: Sequence[str]) -> Any:
+        """Return the unit-length embeddings of ``texts`` (one row each), to reuse them."""
+        return self._model.embed(list(texts), norm=True).astype(self._np.float32)
+
     def similarities(self, texts: Sequence[str]) -> Any:
         """Return, per entry, the best cosine between any of ``texts`` and its phrasings."""
+        if not texts:
+            return self._np.zeros(self.count, dtype=self._np.float32)
+        return self.similarities_to(self.embed(texts))
+
+    def similarities_to(self, queries: Any) -> Any:
+        """:meth:`similarities` for queries already embedded (rows of :meth:`embed`)."""
         np = self._np
         best = np.zeros(self.count, dtype=np.float32)
-        if not len(self._starts) or not texts:
+        if not len(self._starts) or not len(queries):
             return best
-        queries = self._model.embed(list(texts), norm=True).astype(np.float32)
         cosines = (self._vectors @ queries.T).max(axis=1)
         best[self._entry_of_start] = np.maximum.reduceat(cosines, self._starts)
         return best

@@ -26,7 +26,9 @@ def test_faq_test_prints_matches_with_scores_and_the_decision(tmp_path: Path) ->
     result = CliRunner().invoke(main, ["faq", "test", "-c", str(config), "opening hours pls"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].endswith("57 entries; method hybrid, threshold 0.53, clarify 0.41")
+    assert lines[0].endswith(
+        "57 entries; method hybrid, threshold 0.50, clarify 0.38, lead 0.40 by 0.08"
+    )
     assert lines[2].startswith("1. 0.")
     assert "opening-hours [en]: What are your opening hours?" in lines[2]
     assert "decision: answer" in lines
@@ -67,7 +69,7 @@ def test_faq_eval_with_another_method_and_no_clarifying() -> None:
     args = ["faq", "eval", str(EVAL / "questions.toml"), "--method", "bm25", "--no-clarify"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert "method bm25, threshold 0.43, clarify 0.31 (off)" in result.output
+    assert "method bm25, threshold 0.53, clarify 0.41 (off)" in result.output
     assert "clarify rate:             0.000 (0)" in result.output
 
 

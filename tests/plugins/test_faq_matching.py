@@ -8,10 +8,10 @@ import pytest
 
 from agentbot import ConfigError
 from agentbot_plugins.faq import FaqFileError, FaqIndex, decide, load_faq, parse_faq
-from agentbot_plugins.faq.decision import DEFAULT_CLARIFY_THRESHOLD, DEFAULT_THRESHOLD
+from agentbot_plugins.faq.decision import DEFAULT_CLARIFY_THRESHOLD, DEFAULT_THRESHOLD, Decision
 from agentbot_plugins.faq.entries import FaqEntry
-from agentbot_plugins.faq.evaluate import evaluate, load_eval_set
-from agentbot_plugins.faq.matcher import METHOD_THRESHOLDS, Match
+from agentbot_plugins.faq.evaluate import EvalCase, calibrate_lead, evaluate, load_eval_set
+from agentbot_plugins.faq.matcher import METHOD_LEADS, METHOD_THRESHOLDS, Match
 from agentbot_plugins.faq.stopwords import stop_words_for
 from agentbot_plugins.faq.text import TermMemo, fold, stem, terms
 
@@ -190,6 +190,52 @@ def test_decide_clarifies_between_thresholds_and_on_ties() -> None:
     assert decide([]).kind == "silent"
 
 
+def test_decide_answers_a_clear_lead_below_the_threshold() -> None:
+    a = FaqEntry(id="a", question="a?", answer="A")
+    b = FaqEntry(id="b", question="b?", answer="B")
+    lead = {"lead_threshold": 0.40, "lead_margin": 0.08}
+    assert decide([Match(a, 0.45), Match(b, 0.30)], **lead).kind == "answer"
+    assert decide([Match(a, 0.45), Match(b, 0.40)], **lead).kind == "clarify"  # close rival
+    assert decide([Match(a, 0.39), Match(b, 0.10)], **lead).kind == "clarify"  # below it
+    assert decide([Match(a, 0.45), Match(b, 0.30)]).kind == "clarify"  # no lead rule
+
+
+def test_calibrate_lead_finds_the_rule_that_separates_right_from_wrong() -> None:
+    # Right answers lead their runner-up clearly at modest scores; the wrong one and the
+    # must-not-answer one have a close rival or a low score: only a lead rule answers the
+    # first without the others.
+    a = FaqEntry(id="a", question="a?", answer="A")
+    b = FaqEntry(id="b", question="b?", answer="B")
+    ranked = {
+        "q1": [Match(a, 0.46), Match(b, 0.20)],
+        "q2": [Match(a, 0.44), Match(b, 0.25)],
+        "q3": [Match(b, 0.47), Match(a, 0.45)],  # expects a: a close call, must not answer
+        "q4": [Match(a, 0.25), Match(b, 0.05)],  # must not answer
+    }
+    cases = [
+        EvalCase("q1", "a"),
+        EvalCase("q2", "a"),
+        EvalCase("q3", "a"),
+        EvalCase("q4", None),
+    ]
+    rule = calibrate_lead(cases, ranked.__getitem__, margin=0.03, max_wrong=0.0, min_quiet=1.0)
+    assert rule.lead_threshold is not None
+    assert 0.25 < rule.lead_threshold <= 0.44
+    assert rule.clarify_threshold <= rule.lead_threshold
+
+    def ask(question: str) -> Decision:
+        return decide(
+            ranked[question],
+            threshold=rule.threshold,
+            clarify_threshold=rule.clarify_threshold,
+            lead_threshold=rule.lead_threshold,
+            lead_margin=rule.lead_margin,
+        )
+
+    report = evaluate(cases, ask)
+    assert (report.answered_right, report.answered_wrong, report.mna_answered) == (2, 0, 0)
+
+
 # -- the quality thresholds of issue 7 ------------------------------------------------------
 
 
@@ -207,7 +253,13 @@ def test_quality_at_the_default_threshold() -> None:
     eval_set = load_eval_set(EVAL / "questions.toml")
     index = FaqIndex(eval_set.faq.entries)  # hybrid, the default method
     assert METHOD_THRESHOLDS["hybrid"] == (DEFAULT_THRESHOLD, DEFAULT_CLARIFY_THRESHOLD)
-    report = evaluate(eval_set.cases, lambda question: decide(index.search(question)))
+    lead_threshold, lead_margin = METHOD_LEADS["hybrid"]
+    report = evaluate(
+        eval_set.cases,
+        lambda question: decide(
+            index.search(question), lead_threshold=lead_threshold, lead_margin=lead_margin
+        ),
+    )
     assert report.precision_at_1 >= 0.90, report.summary_lines()
     assert report.wrong_answer_rate <= 0.05, report.summary_lines()
     assert report.must_not_answer_quiet_rate >= 0.90, report.summary_lines()
