@@ -14,13 +14,14 @@ from typing import Literal
 
 import attrs
 
-from .leads import find_email
+from .leads import WebhookConfig, find_email
 
 __all__ = [
     "DEFAULT_INVALID_EMAIL_MESSAGE",
     "DEFAULT_THANKS_MESSAGE",
     "CaptureResult",
     "LeadCapture",
+    "LeadOptions",
 ]
 
 # The replies to an address, shared by every plugin that captures leads (after_hours,
@@ -35,6 +36,31 @@ DEFAULT_INVALID_EMAIL_MESSAGE = {
     "cs": "Hmm, tohle nevypadá jako e-mailová adresa. Můžete ji zkontrolovat?",
     "de": "Hm, das sieht nicht wie eine E-Mail-Adresse aus. Können Sie sie prüfen?",
 }
+
+
+@attrs.frozen(kw_only=True)
+class LeadOptions:
+    """The lead-capture options every plugin that takes e-mail addresses shares.
+
+    after_hours' and handoff's configs inherit them, so the keys stay flat in bot.toml
+    (``[plugins.handoff] ask_email = false``) and each is declared once. Each plugin keeps
+    its own ``email_prompt``: the offer's wording depends on the moment it is made.
+    """
+
+    ask_email: bool = True
+    """Ask for an e-mail address and capture the answer as a lead."""
+    thanks_message: dict[str, str] = attrs.field(factory=lambda: dict(DEFAULT_THANKS_MESSAGE))
+    """Per language: the reply to a valid address (``{email}`` is the address)."""
+    invalid_email_message: dict[str, str] = attrs.field(
+        factory=lambda: dict(DEFAULT_INVALID_EMAIL_MESSAGE)
+    )
+    """Per language: the reply to an address that does not validate."""
+    default_lang: str = "en"
+    """Language of the texts when the visitor's is unknown or missing."""
+    webhook: WebhookConfig = attrs.field(factory=WebhookConfig)
+    """Where leads (and handoff's notifications) are POSTed: ``[plugins.NAME.webhook]`` with
+    url, headers and retries."""
+
 
 Outcome = Literal["captured", "invalid", "none"]
 

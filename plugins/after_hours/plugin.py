@@ -25,13 +25,9 @@ import httpx
 
 from agentbot import Message, PluginBot, Reply, Visitor, hookimpl
 
-from .._shared.capture import (
-    DEFAULT_INVALID_EMAIL_MESSAGE,
-    DEFAULT_THANKS_MESSAGE,
-    LeadCapture,
-)
+from .._shared.capture import LeadCapture, LeadOptions
 from .._shared.lang import pick
-from .._shared.leads import DeliveryLoop, Lead, Outbox, WebhookConfig, WebhookSender, new_lead_id
+from .._shared.leads import DeliveryLoop, Lead, Outbox, WebhookSender, new_lead_id
 from .._shared.templates import render_first, visitor_fields
 from .schedule import Schedule, ScheduleError
 
@@ -48,7 +44,7 @@ def _unit(_instance: object, attribute: attrs.Attribute[float], value: float) ->
 
 
 @attrs.frozen(kw_only=True)
-class AfterHoursConfig:
+class AfterHoursConfig(LeadOptions):
     """``[plugins.after_hours]``: opening hours, what to say outside them, where leads go."""
 
     timezone: str = "UTC"
@@ -84,8 +80,6 @@ class AfterHoursConfig:
         }
     )
     """Per language: said instead within opening hours when no human is online."""
-    ask_email: bool = True
-    """Ask for an e-mail address and capture it as a lead."""
     email_prompt: dict[str, str] = attrs.field(
         factory=lambda: {
             "en": "Leave your e-mail address here and we will get back to you.",
@@ -94,22 +88,12 @@ class AfterHoursConfig:
         }
     )
     """Per language: appended to the away message when ``ask_email``."""
-    thanks_message: dict[str, str] = attrs.field(factory=lambda: dict(DEFAULT_THANKS_MESSAGE))
-    """Per language: the reply to a valid address (``{email}`` is the address)."""
-    invalid_email_message: dict[str, str] = attrs.field(
-        factory=lambda: dict(DEFAULT_INVALID_EMAIL_MESSAGE)
-    )
-    """Per language: the reply to an address that does not validate."""
-    default_lang: str = "en"
-    """Language of the texts when the visitor's is unknown or missing."""
     reply_confidence: float = attrs.field(default=0.95, validator=_unit)
     """Confidence of the thanks / correction replies (they should win)."""
     track_visitors_when_open: bool | None = None
     """Set ``track_visitors`` to this while open (None: leave it alone)."""
     track_visitors_when_closed: bool | None = None
     """Set ``track_visitors`` to this while closed (None: leave it alone)."""
-    webhook: WebhookConfig = attrs.field(factory=WebhookConfig)
-    """Where leads are POSTed (``[plugins.after_hours.webhook]``: url, headers, retries)."""
 
     def __attrs_post_init__(self) -> None:
         try:

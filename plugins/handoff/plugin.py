@@ -36,13 +36,9 @@ from agentbot import (
     hookimpl,
 )
 
-from .._shared.capture import (
-    DEFAULT_INVALID_EMAIL_MESSAGE,
-    DEFAULT_THANKS_MESSAGE,
-    LeadCapture,
-)
+from .._shared.capture import LeadCapture, LeadOptions
 from .._shared.lang import pick
-from .._shared.leads import DeliveryLoop, Lead, Outbox, WebhookConfig, WebhookSender, new_lead_id
+from .._shared.leads import DeliveryLoop, Lead, Outbox, WebhookSender, new_lead_id
 from .._shared.templates import render_first, visitor_fields
 from .phrases import DEFAULT_PHRASES, PhraseMatcher
 
@@ -62,7 +58,7 @@ def _non_negative(_instance: object, attribute: attrs.Attribute[Any], value: flo
 
 
 @attrs.frozen(kw_only=True)
-class HandoffConfig:
+class HandoffConfig(LeadOptions):
     """``[plugins.handoff]``: what counts as asking for a human, what to say, how long to wait."""
 
     phrases: dict[str, list[str]] = attrs.field(factory=lambda: dict(DEFAULT_PHRASES))
@@ -106,8 +102,6 @@ class HandoffConfig:
         }
     )
     """Per language: what the bot says when it comes back."""
-    ask_email: bool = True
-    """Offer to take a message (e-mail address) when coming back."""
     email_prompt: dict[str, str] = attrs.field(
         factory=lambda: {
             "en": "If you leave your e-mail address, we will get back to you as soon as we can.",
@@ -116,20 +110,10 @@ class HandoffConfig:
         }
     )
     """Per language: the offer to take a message."""
-    thanks_message: dict[str, str] = attrs.field(factory=lambda: dict(DEFAULT_THANKS_MESSAGE))
-    """Per language: the reply to a valid address (``{email}`` is the address)."""
-    invalid_email_message: dict[str, str] = attrs.field(
-        factory=lambda: dict(DEFAULT_INVALID_EMAIL_MESSAGE)
-    )
-    """Per language: the reply to an address that does not validate."""
-    default_lang: str = "en"
-    """Language of the texts when the visitor's is unknown or missing."""
     assign_to: str | None = None
     """An agent id: on hand-off, really assign the chat to that agent over the REST API
     (``bot.assign``), so a person is notified, instead of only going quiet. Smartsupp has no
     group transfer, so name a person (e.g. the team lead who dispatches)."""
-    webhook: WebhookConfig = attrs.field(factory=WebhookConfig)
-    """Where hand-off notifications and leads are POSTed (``[plugins.handoff.webhook]``)."""
 
 
 @attrs.define

@@ -197,3 +197,21 @@ async def test_a_request_httpx_cannot_build_keeps_the_lead_and_backs_off(store: 
     [pending] = outbox.pending()
     assert pending["attempts"] == 1
     assert "tökén" not in pending["last_error"]
+
+
+def test_the_lead_capture_options_are_declared_once_for_both_plugins() -> None:
+    from agentbot_plugins._shared.capture import LeadOptions
+    from agentbot_plugins.after_hours import AfterHoursConfig
+    from agentbot_plugins.handoff import HandoffConfig
+
+    shared = {field.name for field in attrs.fields(LeadOptions)}
+    assert shared == {
+        "ask_email",
+        "thanks_message",
+        "invalid_email_message",
+        "default_lang",
+        "webhook",
+    }
+    for config_class in (AfterHoursConfig, HandoffConfig):
+        fields = {field.name: field for field in attrs.fields(config_class)}
+        assert {name for name in shared if fields[name].inherited} == shared, config_class
