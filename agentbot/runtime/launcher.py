@@ -9,6 +9,10 @@ false), run ``on_stop``, close the client — and the process exits 0. If that t
 than ``[runtime] shutdown_grace_seconds`` plus a small margin, or a second signal arrives,
 the bot is cancelled outright (cleanup that must reach the wire is shielded and time-limited,
 so typing false still goes out).
+
+With ``[runtime] storage_url`` the bot runs as one replica of several (:mod:`agentbot.
+runtime.replica`): a standby waits for the lease first, and a signal then ends the wait at
+once; a lost lease stops the bot and raises ``LeaseLost`` (exit non-zero).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import attrs
 from agentbot.runtime.bot import Bot
 from agentbot.runtime.config import BotConfig
 from agentbot.runtime.plugins import ENTRY_POINT_GROUP, HOOK_NAMES
+from agentbot.runtime.replica import STANDBY, run_replica
 
 __all__ = [
     "FORCE_MARGIN_SECONDS",
@@ -91,6 +96,9 @@ async def run_until_signalled(
                         signal.Signals(signum).name,
                     )
                     bot.stop()
+                    if bot.replica_role == STANDBY:  # not logged in: nothing to wind down
+                        tg.cancel_scope.cancel()
+                        return
                     break
                 # The bot is stopping; force it past the deadline or on a second signal.
                 with anyio.move_on_after(force_after):
@@ -103,7 +111,7 @@ async def run_until_signalled(
             tg.cancel_scope.cancel()
 
         await tg.start(watch)
-        await bot.run()
+        await run_replica(bot)  # with storage_url: as a standby until it holds the lease
         tg.cancel_scope.cancel()
 
 
