@@ -158,10 +158,29 @@ def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
     assert output.strip() == f"Error: {tmp_path / 'nope.toml'}: no such file"
 
 
-def test_plugins_command_lists_installed_plugins() -> None:
+def test_plugins_command_lists_every_installed_plugin_with_source_and_hooks() -> None:
+    import importlib.metadata
+
     code, output = invoke("plugins")
-    assert code == 0
-    assert "[plugins.NAME]" in output
+    assert code == 0, output
+    lines = output.splitlines()
+    entry_points = sorted(importlib.metadata.entry_points(group="agentbot"), key=lambda e: e.name)
+    assert {"faq", "greeter", "after_hours", "handoff"} <= {e.name for e in entry_points}
+    headers = [line for line in lines if not line.startswith(" ")][:-1]
+    assert len(headers) == len(entry_points)  # one entry each, nothing else
+    for entry_point in entry_points:
+        assert entry_point.dist is not None
+        header = f"{entry_point.name}: {entry_point.value} [{entry_point.dist.name}]"
+        hooks_line = lines[lines.index(header) + 1]
+        assert hooks_line.startswith("  hooks: ")
+        plugin = entry_point.load()
+        expected = {  # what carries the agentbot hookimpl marker, found independently
+            name for name in dir(plugin) if hasattr(getattr(plugin, name), "agentbot_impl")
+        }
+        assert set(hooks_line.removeprefix("  hooks: ").split(", ")) == expected, header
+    assert "cannot load" not in output
+    assert "not agentbot hooks" not in output
+    assert lines[-1] == "Enable one with a [plugins.NAME] section in bot.toml."
 
 
 def test_redactor_masks_every_secret_longest_first() -> None:
