@@ -59,16 +59,23 @@ def lease_for(bot: Bot) -> Lease | None:
     )
 
 
-async def run_replica(bot: Bot, *, lease: Lease | None = None) -> None:
+async def run_replica(
+    bot: Bot,
+    *,
+    lease: Lease | None = None,
+    task_status: anyio.abc.TaskStatus[Bot] = anyio.TASK_STATUS_IGNORED,
+) -> None:
     """Run ``bot`` once it holds its lease (at once without ``storage_url``).
 
-    Returns when the bot stops on its own or through :meth:`Bot.stop`. Raises
-    :class:`LeaseLost` (in an exception group, as task groups raise) when the lease slips
-    away while the bot runs, and whatever :meth:`Bot.run` raises.
+    ``task_status`` is handed to :meth:`Bot.run` (started once logged in), so a runner of
+    several bots (``fleet.py``) can start each through here. Returns when the bot stops on
+    its own or through :meth:`Bot.stop`. Raises :class:`LeaseLost` (in an exception group,
+    as task groups raise) when the lease slips away while the bot runs, and whatever
+    :meth:`Bot.run` raises.
     """
     lease = lease or lease_for(bot)
     if lease is None:
-        await bot.run()
+        await bot.run(task_status=task_status)
         return
     bot.replica_role = STANDBY
     try:
@@ -86,7 +93,7 @@ async def run_replica(bot: Bot, *, lease: Lease | None = None) -> None:
                 return
             bot.replica_role = ACTIVE
             logger.info("active: this replica holds the lease; logging in")
-            await bot.run()
+            await bot.run(task_status=task_status)
             tg.cancel_scope.cancel()  # hold's clean-up releases the lease
     finally:
         lease.close()
