@@ -492,6 +492,32 @@ def record(config_path: str | None, output: str, seconds: float, no_mask_texts: 
     click.echo(f"record: {count} event(s) written to {output}")
 
 
+@main.group()
+def data() -> None:
+    """What the bot stores about people (docs/operations.md): erase a person's data."""
+
+
+@data.command("erase")
+@_config_option
+@click.option("--visitor", "visitor_id", default=None, metavar="ID", help="The visitor's id.")
+@click.option("--email", default=None, metavar="ADDRESS", help="The person's e-mail address.")
+def data_erase(config_path: str | None, visitor_id: str | None, email: str | None) -> None:
+    """Remove a person's data from every store and print what was removed (stop the bot first)."""
+    from agentbot.data_erase import erase_for_config, format_report
+
+    if not visitor_id and not email:
+        raise click.UsageError("give --visitor ID or --email ADDRESS (or both)")
+    config = _load_bot_config(config_path)
+    try:
+        report = anyio.run(lambda: erase_for_config(config, visitor_id=visitor_id, email=email))
+    except AgentbotError as exc:
+        raise click.ClickException(f"{exc} (is the bot still running? stop it first)") from None
+    who = " and ".join(x for x in (visitor_id and f"visitor {visitor_id}", email) if x)
+    click.echo(f"erased {who} from {config.resolved_storage_path()}:")
+    for line in format_report(report):
+        click.echo(line)
+
+
 @main.command()
 def plugins() -> None:
     """List the installed plugins (the `agentbot` entry points) and the hooks they implement."""

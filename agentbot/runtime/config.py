@@ -228,6 +228,12 @@ class RuntimeSettings:
     """With storage_url: a dead active replica is replaced within this plus a third."""
     seen_retention_days: float = attrs.field(default=30.0, validator=_positive)
     """How long answered message ids and the outbox are remembered (to never answer twice)."""
+    lead_retention_days: float = attrs.field(default=365.0, validator=_positive)
+    """How long a delivered lead (after_hours) is kept; pending ones stay until delivered."""
+    handoff_note_retention_days: float = attrs.field(default=90.0, validator=_positive)
+    """How long a delivered hand-off note (handoff) is kept."""
+    question_retention_days: float = attrs.field(default=180.0, validator=_positive)
+    """How long stored visitor questions (faq gaps and feedback) are kept."""
     chat_state_retention_days: float = attrs.field(default=2.0, validator=_positive)
     """How long a closed chat's facts are kept (a late event for it is still understood)."""
     missed_message_max_age_seconds: float = attrs.field(default=900.0, validator=_positive)

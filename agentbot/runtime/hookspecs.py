@@ -524,6 +524,37 @@ def on_visitor_updated(
 
 
 # ---------------------------------------------------------------------------------------------
+# Data protection
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def on_erase(bot: PluginBot, visitor_id: str | None, email: str | None) -> int | None:
+    """Remove what this plugin keeps about one person outside its storage; say how much.
+
+    Parameters:
+
+    - ``bot``: this plugin's :class:`~agentbot.PluginBot`; ``bot.config`` is validated and
+      ``bot.storage`` is the bot's real store (the bot itself is stopped).
+    - ``visitor_id``: the visitor's id, or None when erasing by e-mail only.
+    - ``email``: the e-mail address (compare case-insensitively), or None.
+
+    Called once per plugin by ``agentbot data erase --visitor ID | --email ADDRESS``. The
+    command has already deleted every entry of the plugin's storage whose key or JSON value
+    names the visitor id, the address or one of that visitor's chats; implement this hook
+    for data kept elsewhere (files, a search index, an external CRM) or named differently.
+    Return how many items were removed (printed per plugin, added to the storage count), or
+    None. Sync or async.
+
+    Example::
+
+        @agentbot.hookimpl
+        def on_erase(bot, visitor_id, email):
+            return crm.forget(email=email) if email else 0
+    """
+
+
+# ---------------------------------------------------------------------------------------------
 # Errors
 # ---------------------------------------------------------------------------------------------
 

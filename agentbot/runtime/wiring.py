@@ -22,6 +22,7 @@ from agentbot.api import VisitorGet
 from agentbot.runtime.ledger import Ledger, namespace_for
 from agentbot.runtime.outbound import Outbound
 from agentbot.runtime.ports import AgentClientLike
+from agentbot.runtime.retention import prune_retention
 from agentbot.runtime.storage import Storage
 from agentbot.runtime.visitors import NotConnected
 
@@ -74,7 +75,17 @@ def open_ledger(bot: Bot, storage: Storage) -> Ledger:
     )
     if removed:
         logger.debug("forgot %d ledger rows past retention", removed)
+    prune_store(bot, storage)
     return ledger
+
+
+def prune_store(bot: Bot, storage: Storage) -> None:
+    """Forget leads, hand-off notes and questions past ``[runtime]`` retention (SQLite)."""
+    if not isinstance(storage, Storage):
+        return  # another store (PostgreSQL) prunes itself
+    pruned = prune_retention(storage, bot.config, now=bot.wall_clock())
+    if any(pruned.values()):
+        logger.info("retention: forgot %s", ", ".join(f"{n} {k}" for k, n in pruned.items()))
 
 
 def default_outbound(bot: Bot) -> Outbound:

@@ -530,3 +530,29 @@ async def test_on_stop_runs_even_when_the_login_fails() -> None:
         with pytest.raises(LoginRefused):
             await bot.run()
     assert [name for name, _ in recorder.calls] == ["on_start", "on_stop"]
+
+
+async def test_hook_on_erase(tmp_path: Any) -> None:
+    from agentbot.data_erase import erase_for_config
+    from agentbot.runtime.config import BotConfig, RuntimeSettings, SmartsuppSettings
+
+    class Forgetful:
+        def __init__(self) -> None:
+            self.asked: list[tuple[Any, ...]] = []
+
+        @hookimpl
+        async def on_erase(self, bot: PluginBot, visitor_id: str | None, email: str | None) -> int:
+            self.asked.append((bot.storage is not None, visitor_id, email))
+            return 2
+
+    plugin = Forgetful()
+    config = BotConfig(
+        path=None,
+        smartsupp=SmartsuppSettings(agent_id="bot-1", key="k", send_via="socket"),
+        runtime=RuntimeSettings(storage_path=tmp_path / "bot.sqlite3"),
+    )
+    report = await erase_for_config(
+        config, visitor_id=None, email="a@b.example", plugins=[("gone", plugin)], entry_points={}
+    )
+    assert plugin.asked == [(True, None, "a@b.example")]
+    assert report["plugin gone"] == 2
