@@ -18,16 +18,16 @@ __all__ = [
     "decide",
 ]
 
-DEFAULT_THRESHOLD = 0.50
+DEFAULT_THRESHOLD = 0.55
 """Best score at or above which the bot answers (the default method's, see matcher)."""
 
-DEFAULT_CLARIFY_THRESHOLD = 0.38
+DEFAULT_CLARIFY_THRESHOLD = 0.42
 """Best score at or above which, below the threshold, the bot asks "did you mean…?"."""
 
 DEFAULT_MARGIN = 0.03
 """If the runner-up is this close to the best, the bot asks instead of guessing."""
 
-DEFAULT_LEAD_MARGIN = 0.08
+DEFAULT_LEAD_MARGIN = 0.06
 """How far ahead of the runner-up a best match below the threshold must be to be answered
 (with ``lead_threshold``; the default method's value, see matcher.METHOD_LEADS)."""
 

@@ -193,11 +193,12 @@ def test_decide_clarifies_between_thresholds_and_on_ties() -> None:
 def test_decide_answers_a_clear_lead_below_the_threshold() -> None:
     a = FaqEntry(id="a", question="a?", answer="A")
     b = FaqEntry(id="b", question="b?", answer="B")
-    lead = {"lead_threshold": 0.40, "lead_margin": 0.08}
+    rule = {"threshold": 0.55, "clarify_threshold": 0.35}
+    lead = {**rule, "lead_threshold": 0.40, "lead_margin": 0.08}
     assert decide([Match(a, 0.45), Match(b, 0.30)], **lead).kind == "answer"
     assert decide([Match(a, 0.45), Match(b, 0.40)], **lead).kind == "clarify"  # close rival
     assert decide([Match(a, 0.39), Match(b, 0.10)], **lead).kind == "clarify"  # below it
-    assert decide([Match(a, 0.45), Match(b, 0.30)]).kind == "clarify"  # no lead rule
+    assert decide([Match(a, 0.45), Match(b, 0.30)], **rule).kind == "clarify"  # no lead rule
 
 
 def test_calibrate_lead_finds_the_rule_that_separates_right_from_wrong() -> None:
