@@ -81,8 +81,11 @@ def open_ledger(bot: Bot, storage: Storage) -> Ledger:
 
 def prune_store(bot: Bot, storage: Storage) -> None:
     """Forget leads, hand-off notes and questions past ``[runtime]`` retention (SQLite)."""
-    if not isinstance(storage, Storage):
-        return  # another store (PostgreSQL) prunes itself
+    from agentbot.runtime.pg_storage import PgStorage
+
+    # PgStorage subclasses Storage (to stand in for it) but has no ``plugin_kv`` table.
+    if not isinstance(storage, Storage) or isinstance(storage, PgStorage):
+        return  # another store (PostgreSQL): not pruned here
     pruned = prune_retention(storage, bot.config, now=bot.wall_clock())
     if any(pruned.values()):
         logger.info("retention: forgot %s", ", ".join(f"{n} {k}" for k, n in pruned.items()))
