@@ -446,6 +446,15 @@ class AgentClient:
         link.kick()
         await anyio.lowlevel.checkpoint()
 
+    @property
+    def link_generation(self) -> int | None:
+        """The number of the live, logged-in link (1 for the first, +1 per reconnect), or None.
+
+        Requests go out on this link now: typing shown on an older one is gone with it.
+        """
+        link = self._link
+        return link.generation if link is not None and link.ready else None
+
     async def flush(self) -> None:
         """Write every queued frame to the socket now; return once written.
 

@@ -225,7 +225,9 @@ class ChatActor:
     @property
     def typing(self) -> bool:
         """Whether the bot currently shows itself typing in this chat (on the current link)."""
-        return self._typing_link is not None and self._typing_link == self._bot.speaker.link
+        return (
+            self._typing_link is not None and self._typing_link == self._bot.speaker.current_link()
+        )
 
     def may_send(self, *, handoff: bool = False) -> bool:
         """Whether the bot may still send into this chat."""
@@ -516,14 +518,14 @@ class ChatActor:
         # on the link that saw typing true: a newer link never saw it.
         speaker = self._bot.speaker
         if self.chat_id is None:
-            self._typing_link = speaker.link if on else None
+            self._typing_link = speaker.current_link() if on else None
             return
         if on:
-            self._typing_link = speaker.link
+            self._typing_link = speaker.current_link()
             self._typing_since = self._bot.clock.now()
             await speaker.send_typing(self.chat_id, self.state.visitor_id, True)
             return
-        if self._typing_link == speaker.link and speaker.link_up:
+        if self._typing_link is not None and self._typing_link == speaker.current_link():
             await speaker.send_typing(self.chat_id, self.state.visitor_id, False)
         self._typing_link = None
         observer, since = self._bot.observer, self._typing_since
@@ -533,7 +535,7 @@ class ChatActor:
 
     async def _typing_off_on_exit(self) -> None:
         speaker = self._bot.speaker
-        owed = self._typing_link == speaker.link and speaker.link_up
+        owed = self._typing_link is not None and self._typing_link == speaker.current_link()
         self._typing_link = None
         if self.chat_id is None or not owed:
             return

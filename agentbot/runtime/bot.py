@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -144,9 +145,11 @@ class Bot:
             on_auth_failure=self._rest_auth_failed,
         )
         self.visitors = VisitorDirectory(fetch=visitor_fetcher(self), clock=self.clock)
+        """What the bot knows about visitors (``PluginBot.visitor``)."""
+        self.loop_thread = threading.get_ident()
+        """The thread of the event loop running the bot (set again by :meth:`run`)."""
         self.observer: BotMetrics | None = None
         """Where moments go that a metric needs (set by the ops endpoint, ``[server]``)."""
-        """What the bot knows about visitors (``PluginBot.visitor``)."""
 
     # -- set-up ------------------------------------------------------------------------------
 
@@ -207,6 +210,7 @@ class Bot:
         :class:`~agentbot.errors.AuthFailure` for a wrong key, and the config and plugin
         errors of :meth:`prepare`.
         """
+        self.loop_thread = threading.get_ident()
         self.prepare()
         self.ledger  # noqa: B018 - open the store (and fail on a bad path) before logging in
         self.outbound  # noqa: B018 - a config error (send_via without a token) fails here

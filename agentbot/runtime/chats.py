@@ -138,10 +138,10 @@ class Chats:
 
     def after(self, actor: ChatActor, transition: Transition) -> None:
         """Carry out a transition: log its note, store the facts, silence the actor."""
+        if transition.persist and actor.chat_id is not None:
+            self._bot.ledger.save_chat(actor.state)  # first: a logged fact is a stored fact
         if transition.note:
             logger.info("chat %s: %s", actor.chat_id, transition.note)
-        if transition.persist and actor.chat_id is not None:
-            self._bot.ledger.save_chat(actor.state)
         if transition.silence:
             actor.silence()
 

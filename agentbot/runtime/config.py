@@ -239,6 +239,12 @@ class RuntimeSettings:
     missed_message_max_age_seconds: float = attrs.field(default=900.0, validator=_positive)
     """A visitor message missed while the bot was away (or a reply cut off by a restart) is
     answered after the next login only if it is at most this old."""
+    sync_hooks: str = attrs.field(
+        default="auto", validator=attrs.validators.in_(("auto", "thread", "inline"))
+    )
+    """Where plain (not async) hook functions run. ``"auto"``: on the event loop until one call
+    blocks it (> 50 ms), then that hook in a worker thread, within ``hook_timeout_seconds``;
+    ``"thread"``: always in a worker thread; ``"inline"``: always on the loop."""
     chat_queue_size: int = attrs.field(default=64, validator=_positive)
     """Events waiting for one chat's actor; past it new events for that chat are dropped."""
     shutdown_grace_seconds: float = attrs.field(default=1.5, validator=_non_negative)

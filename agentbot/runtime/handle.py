@@ -13,11 +13,15 @@ work (``start_soon``) runs in the bot's task group and sleeps on the bot's clock
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+import anyio.from_thread
 
 from agentbot.errors import ActionUnsupported, AgentbotError, PluginError
 from agentbot.runtime.storage import KeyValueStore
@@ -29,7 +33,53 @@ if TYPE_CHECKING:
     from agentbot.runtime.outbound import Outbound
     from agentbot.runtime.plugins import LoadedPlugin
 
-__all__ = ["PluginBot"]
+__all__ = ["PluginBot", "on_loop"]
+
+R = TypeVar("R")
+
+
+def on_loop(bot: Bot, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    """Call ``fn`` on the bot's event loop thread, from wherever the plugin is.
+
+    Sync hooks run in worker threads (``[runtime] sync_hooks = "thread"``); the runtime's
+    state (chats, storage, tasks) belongs to the loop thread, so a ``bot`` call made in a
+    worker thread is carried over (with the hook's context variables, which decide the order
+    of what it says) and waits for the answer. On the loop thread it is a plain call.
+    """
+    if threading.get_ident() == bot.loop_thread:
+        return fn(*args, **kwargs)
+    context = contextvars.copy_context()
+
+    async def call() -> R:  # in a task on the loop: anyio calls (start_soon) need one
+        return context.run(fn, *args, **kwargs)
+
+    return anyio.from_thread.run(call)
+
+
+class _LoopBoundStore:
+    """A plugin's store whose calls run on the loop thread (see :func:`on_loop`)."""
+
+    __slots__ = ("_bot", "_store")
+
+    def __init__(self, bot: Bot, store: KeyValueStore) -> None:
+        self._bot = bot
+        self._store = store
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return on_loop(self._bot, self._store.get, key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        on_loop(self._bot, self._store.set, key, value)
+
+    def delete(self, key: str) -> None:
+        on_loop(self._bot, self._store.delete, key)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return on_loop(self._bot, self._store.keys, prefix)
+
+    def __repr__(self) -> str:
+        return repr(self._store)
+
 
 T = TypeVar("T")
 
@@ -72,7 +122,7 @@ class PluginBot:
     def storage(self) -> KeyValueStore:
         """The plugin's private key-value store, kept across restarts (SQLite by default)."""
         if self._storage is None:
-            self._storage = self._bot.plugin_storage(self._plugin.name)
+            self._storage = _LoopBoundStore(self._bot, self._bot.plugin_storage(self._plugin.name))
         return self._storage
 
     # -- who we are, who else is here -------------------------------------------------------
@@ -155,7 +205,7 @@ class PluginBot:
         hook), it follows the answers to every message received so far. Several says keep
         the order they were made in.
         """
-        return self._bot.chats.say(chat_id, text, plugin=self._plugin.name)
+        return on_loop(self._bot, self._bot.chats.say, chat_id, text, plugin=self._plugin.name)
 
     def hand_off(self, chat_id: str, *, message: str | None = None) -> bool:
         """Stop answering in ``chat_id``: cancel the pending answer and stay quiet there.
@@ -165,7 +215,10 @@ class PluginBot:
         ``message`` (optional) is sent first, paced, as the bot's last words (e.g. "A
         colleague will take over"). Returns False if the chat is unknown or already closed.
         """
-        return self._bot.chats.hand_off(chat_id, message=message, plugin=self._plugin.name)
+        chats = self._bot.chats
+        return on_loop(
+            self._bot, chats.hand_off, chat_id, message=message, plugin=self._plugin.name
+        )
 
     def resume(self, chat_id: str) -> bool:
         """Undo :meth:`hand_off`: let the bot answer and say things in ``chat_id`` again.
@@ -194,7 +247,7 @@ class PluginBot:
                 if bot.resume(chat_id):
                     bot.say(chat_id, "Nobody is free right now; can I take a message?")
         """
-        return self._bot.chats.resume(chat_id)
+        return on_loop(self._bot, self._bot.chats.resume, chat_id)
 
     def pause(self, chat_id: str) -> bool:
         """Keep the bot quiet in ``chat_id`` without a hand-off message, until :meth:`resume`.
@@ -203,11 +256,11 @@ class PluginBot:
         is said there, and the pause is remembered across restarts. Returns False if the chat
         is unknown or closed.
         """
-        return self._bot.chats.pause(chat_id)
+        return on_loop(self._bot, self._bot.chats.pause, chat_id)
 
     def is_quiet(self, chat_id: str) -> bool:
         """Return whether the bot stays quiet in ``chat_id`` (closed, human, or handed off)."""
-        return self._bot.chats.is_quiet(chat_id)
+        return on_loop(self._bot, self._bot.chats.is_quiet, chat_id)
 
     # -- chat actions (REST) ------------------------------------------------------------------
     #
@@ -362,7 +415,15 @@ class PluginBot:
                     await bot.sleep_until(bot.now() + 60)
         """
         bot = self._bot
-        bot.background.start(fn, args, plugin=self._plugin.name, name=name, stopping=bot.stopping)
+        on_loop(
+            bot,
+            bot.background.start,
+            fn,
+            args,
+            plugin=self._plugin.name,
+            name=name,
+            stopping=bot.stopping,
+        )
 
     # -- time ------------------------------------------------------------------------------
 
@@ -418,7 +479,7 @@ class PluginBot:
 
     @track_visitors.setter
     def track_visitors(self, enabled: bool) -> None:
-        self._bot.track_visitors = enabled
+        on_loop(self._bot, setattr, self._bot, "track_visitors", enabled)
 
     def __repr__(self) -> str:
         return f"PluginBot(plugin={self._plugin.name!r})"

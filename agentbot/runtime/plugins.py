@@ -26,6 +26,7 @@ raising or hanging plugin is logged, counted and skipped while the others still 
 from __future__ import annotations
 
 import collections
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import attrs
 import pluggy
 
@@ -70,6 +72,10 @@ HOOK_NAMES: tuple[str, ...] = tuple(
 """Every hook name, in the order hookspecs.py defines them."""
 
 _IMPLICIT_PREFIXES = ("on_", "register_")
+
+BLOCKING_SECONDS = 0.05
+"""A sync hook call longer than this blocked the event loop (every chat waited): with
+``[runtime] sync_hooks = "auto"`` that hook runs in a worker thread from then on."""
 CHECK_TIMEOUT_SECONDS = 60.0
 _LOCAL_MODULE_PREFIX = "agentbot_local_plugins"
 
@@ -186,6 +192,10 @@ class PluginHost:
             else hook_timeout_seconds
         )
         self.trace = os.environ.get(TRACE_ENV, "") not in ("", "0") if trace is None else trace
+        self.sync_hooks = config.runtime.sync_hooks
+        """Where sync implementations run (``[runtime] sync_hooks``: auto, thread, inline)."""
+        self.blocking: set[tuple[str, str]] = set()
+        """(plugin, hook) pairs seen blocking the event loop: they run in worker threads."""
         self.plugins: tuple[LoadedPlugin, ...] = ()
         self.failures: collections.Counter[str] = collections.Counter()
         """Per plugin name: calls that raised or returned something invalid."""
@@ -419,6 +429,11 @@ class PluginHost:
                 trace_logger.info(
                     "hook %s → %s(%s)", hook, plugin.name, _format_kwargs(call_kwargs)
                 )
+            if self._threaded(plugin, hook, function):
+                # A sync hook that blocks (a database, an HTTP call): in a worker thread it
+                # stalls only the chat that waits for it, within the same time budget.
+                values[index] = await self._in_thread(plugin, hook, function, call_kwargs, validate)
+                continue
             started = time.perf_counter()
             try:
                 result = function(**call_kwargs)
@@ -429,7 +444,16 @@ class PluginHost:
                 pending.append((index, plugin, result))
                 continue
             elapsed = time.perf_counter() - started
-            if elapsed > self.hook_timeout_seconds:
+            if elapsed > BLOCKING_SECONDS and self.sync_hooks == "auto":
+                self.blocking.add((plugin.name, hook))
+                logger.warning(
+                    "plugin %s: sync %s blocked the event loop for %.3f s; from now on it runs "
+                    "in a worker thread (or make it async)",
+                    plugin.name,
+                    hook,
+                    elapsed,
+                )
+            elif elapsed > self.hook_timeout_seconds:
                 logger.warning(
                     "plugin %s: sync %s blocked the event loop for %.2f s (budget %.2f s)",
                     plugin.name,
@@ -454,6 +478,50 @@ class PluginHost:
             for index, value in enumerate(values)
             if value is not None
         ]
+
+    def _threaded(self, plugin: LoadedPlugin, hook: str, function: Callable[..., Any]) -> bool:
+        if self.sync_hooks == "inline" or inspect.iscoroutinefunction(function):
+            return False
+        return self.sync_hooks == "thread" or (plugin.name, hook) in self.blocking
+
+    async def _in_thread(
+        self,
+        plugin: LoadedPlugin,
+        hook: str,
+        function: Callable[..., Any],
+        call_kwargs: dict[str, Any],
+        validate: Callable[[Any], Any] | None,
+    ) -> Any:
+        """Run a sync implementation in a worker thread within the hook time budget.
+
+        Past the budget the call is abandoned (the thread finishes on its own; Python cannot
+        kill it) and counted like an async time-out. The worker thread sees the caller's
+        context variables (anyio copies them), and ``bot`` calls made there are carried out
+        on the event loop (:class:`~agentbot.runtime.handle.PluginBot`).
+        """
+        result: Any = None
+        with anyio.move_on_after(self.hook_timeout_seconds) as scope:
+            try:
+                result = await anyio.to_thread.run_sync(
+                    functools.partial(function, **call_kwargs), abandon_on_cancel=True
+                )
+            except Exception as exc:
+                self._fail(plugin, hook, "raised", exc)
+                return None
+        if scope.cancelled_caught:
+            self.timeouts[plugin.name] += 1
+            logger.error(
+                "plugin %s: sync %s blocked past its time budget of %.2f s and was abandoned "
+                "(%d timeouts so far)",
+                plugin.name,
+                hook,
+                self.hook_timeout_seconds,
+                self.timeouts[plugin.name],
+            )
+            return None
+        if inspect.isawaitable(result):
+            return await self._await_one(plugin, hook, result, validate)
+        return self._checked(plugin, hook, result, validate)
 
     async def _await_one(
         self,

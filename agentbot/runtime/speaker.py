@@ -42,6 +42,8 @@ __all__ = ["Delivery", "Speaker"]
 
 logger = logging.getLogger(__name__)
 
+_NO_COUNT = object()
+
 _ECHO_MEMORY = 4096
 """How many of the bot's own messages (ids, and texts per chat) are remembered for echoes."""
 
@@ -121,6 +123,19 @@ class Speaker:
         self._link_changed.set()
         self._link_changed = anyio.Event()
 
+    def current_link(self) -> int | None:
+        """The link a request would go out on now, or None while none is up.
+
+        The client's own count when it has one (``AgentClient.link_generation``): it knows of a
+        new link before its ``Reconnected`` event reaches the dispatcher, and typing shown on
+        the old link must not count in that gap. Else the sessions counted here.
+        """
+        client = self._client()
+        generation = getattr(client, "link_generation", _NO_COUNT)
+        if generation is not _NO_COUNT:
+            return generation if isinstance(generation, int) else None
+        return self.link if self.link_up else None
+
     async def wait_link_up(self) -> None:
         """Wait until a session is up."""
         while not self.link_up:
@@ -136,7 +151,7 @@ class Speaker:
         client = self._client()
         if client is None or visitor_id is None or not self.link_up:
             return None
-        link = self.link
+        link = self.current_link()
         try:
             await client.send(ChatTyping(chat_id=chat_id, visitor_id=visitor_id, is_typing=on))
             if on:
@@ -147,7 +162,7 @@ class Speaker:
             self._stats["typing_failed"] += 1
             logger.warning("chat %s: could not send typing %s: %s", chat_id, on, exc)
             return None
-        return link if link == self.link else None
+        return link if link is not None and link == self.current_link() else None
 
     # -- messages ----------------------------------------------------------------------------
 

@@ -182,12 +182,6 @@ async def test_socket_sends_survive_200_drops_between_send_and_ack() -> None:
         assert soak.typing_left_on() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the speaker learns of a new link from the Reconnected event, which is dispatched "
-    "after the client is already on it: a reply resent between the two goes out on the new "
-    "connection while the actor believes typing from the old one is still shown",
-)
 async def test_socket_messages_are_typed_on_their_own_connection() -> None:
     async with bot("socket") as h:
         soak = await socket_soak(h, drops=100, seed=12)
