@@ -89,7 +89,8 @@ def test_webhook_url_and_headers_are_redacted_in_httpx_lines(
     from agentbot.runtime.launcher import config_secrets
 
     config = load_config(_bot_toml(tmp_path, hook_url))
-    cli._configure_bot_logging(log_format, verbose=False, secrets=config_secrets(config))
+    # --verbose: httpx's per-request INFO lines are shown only then (and redacted then too).
+    cli._configure_bot_logging(log_format, verbose=True, secrets=config_secrets(config))
     bot = Bot(config)
     cli._redact_plugin_secrets(bot.prepare())
     # pytest's own handler (the set-up above replaced the root's): one agentbot did not make.
