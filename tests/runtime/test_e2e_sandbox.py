@@ -484,3 +484,23 @@ async def test_check_tries_the_login(tmp_path: Path, token_ok: bool) -> None:
         assert "auth_failure" in err
         assert "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
+
+
+async def test_a_rest_401_is_one_clear_error_and_the_bot_stops_without_retrying(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # REST auth (VENDOR-SOURCES §3, S5: "401 Unauthorized. The API Key was not authorised"):
+    # a wrong or expired token is final — one attempt, one error line, the bot stops.
+    async with bot_on_sandbox(4, Echo(), in_process=True) as h:
+        h.control.rest_fault(action="unauthorized", operation="POST /v2/conversations/{id}")
+        h.write("Hello?")
+        await h.wait(lambda: h.bot.stopping)  # the 401 arrives as a sandbox change
+        posts = [
+            r for r in h.app.state.rest.requests if r["operation"] == "POST /v2/conversations/{id}"
+        ]
+        assert [r["status"] for r in posts] == [401]
+        assert h.bot.closed_reason == "rest_auth_failure"
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("api_token" in line and "AGENTBOT_API_TOKEN" in line for line in errors)
+    token = api_token_for(SandboxConfig().bot)
+    assert all(token not in r.getMessage() for r in caplog.records)
