@@ -21,6 +21,12 @@ side by side in one task group, each still isolated:
   :class:`~agentbot.runtime.metrics.Metrics`, :meth:`~Metrics.add_bot` per bot, one ops
   endpoint for the process; ``/readyz`` is ready only when every bot is logged in).
 
+* its lease (:func:`~agentbot.runtime.replica.run_replica`): with ``[runtime] storage_url``
+  two processes running the same bot file never both log in; the second waits as a
+  ``standby`` (counted as settled, so the fleet starts without it), takes over when the
+  other ends, and goes back to standby if the lease is taken from it;
+* its plugin options marked secret redacted from every log line, as for a single bot.
+
 SIGTERM/SIGINT (:func:`run_fleet_until_signalled`) stops every bot the way one bot stops.
 """
 
@@ -41,9 +47,11 @@ from agentbot.runtime.bot import Bot
 from agentbot.runtime.clock import Clock, RealClock
 from agentbot.runtime.config import BotConfig, default_storage_path, load_config
 from agentbot.runtime.launcher import FORCE_MARGIN_SECONDS
-from agentbot.runtime.logs import BOT_NAME
+from agentbot.runtime.lease import LeaseLost
+from agentbot.runtime.logs import BOT_NAME, install_redaction, secret_values
 from agentbot.runtime.metrics import Metrics
 from agentbot.runtime.ops_server import OpsServer, parse_listen
+from agentbot.runtime.replica import run_replica
 from agentbot.runtime.storage import Storage
 
 __all__ = [
@@ -214,7 +222,8 @@ class Fleet:
         self.bots: dict[str, Bot] = {}
         """The current Bot of each member (a new one per login attempt)."""
         self.states: dict[str, str] = {m.name: "starting" for m in members}
-        """Each bot's state: starting, logged_in, retrying, stopped, auth_failure, failed."""
+        """Each bot's state: starting, logged_in, standby, retrying, stopped, auth_failure,
+        failed."""
         self._stopping = False
         self._cancel: anyio.CancelScope | None = None
         self._sleeps: dict[str, anyio.CancelScope] = {}
@@ -313,8 +322,14 @@ class Fleet:
                 attempt = 0
                 settle(name)
 
+            def standby() -> None:
+                self.states[name] = "standby"
+                settle(name)  # another replica runs this bot; the fleet is up without it
+
             try:
-                await bot.run(task_status=_Started(logged_in))
+                self._redact_plugin_secrets(bot)
+                # Through the lease (with storage_url): a bot another process runs waits.
+                await run_replica(bot, task_status=_Started(logged_in), on_standby=standby)
             except Exception as exc:
                 failure = _single_error(exc)  # trio hands a task's error in a group
                 if isinstance(failure, AuthFailure):
@@ -328,7 +343,16 @@ class Fleet:
                         failure,
                     )
                     return
-                if isinstance(failure, ConnectionLost) and self.states[name] == "starting":
+                if isinstance(failure, LeaseLost):
+                    # Another replica took this bot over: wait as its standby again (the
+                    # single-bot path exits for its supervisor; here the others run on).
+                    logger.warning("bot %s: %s; back to standby", name, failure)
+                    self.states[name] = "starting"
+                    continue
+                if isinstance(failure, ConnectionLost) and self.states[name] in (
+                    "starting",
+                    "standby",
+                ):
                     observer.login_failed("connection")
                     attempt += 1
                     delay = self.retry.delay(attempt, self._rng)
@@ -355,6 +379,18 @@ class Fleet:
                 logger.warning("bot %s stopped: %s", name, bot.closed_reason)
             return
         self.states[name] = "stopped"
+
+    def _redact_plugin_secrets(self, bot: Bot) -> None:
+        """Load ``bot``'s plugins and redact their options marked secret from every log line.
+
+        The single-bot ``agentbot run`` does the same before it starts; here each bot's
+        plugin configs are known only once that bot is prepared. Raises what
+        :meth:`Bot.prepare` raises (the bot is then left stopped as ``failed``).
+        """
+        plugins = bot.prepare()
+        secrets = [value for plugin in plugins for value in secret_values(plugin.config)]
+        if secrets:
+            install_redaction(secrets)
 
 
 def _single_error(exc: BaseException) -> BaseException:

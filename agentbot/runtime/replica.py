@@ -25,6 +25,7 @@ down), and ``/readyz`` reports it as ``standby``, not ready.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import anyio
 import anyio.abc
@@ -64,14 +65,17 @@ async def run_replica(
     *,
     lease: Lease | None = None,
     task_status: anyio.abc.TaskStatus[Bot] = anyio.TASK_STATUS_IGNORED,
+    on_standby: Callable[[], None] | None = None,
 ) -> None:
     """Run ``bot`` once it holds its lease (at once without ``storage_url``).
 
     ``task_status`` is handed to :meth:`Bot.run` (started once logged in), so a runner of
     several bots (``fleet.py``) can start each through here. Returns when the bot stops on
-    its own or through :meth:`Bot.stop`. Raises :class:`LeaseLost` (in an exception group,
-    as task groups raise) when the lease slips away while the bot runs, and whatever
-    :meth:`Bot.run` raises.
+    its own or through :meth:`Bot.stop`. ``on_standby`` is called once when another replica
+    holds the lease at the first try (a fleet counts that bot as settled: it has tried, and
+    may wait for the lease for as long as the other replica lives). Raises
+    :class:`LeaseLost` (in an exception group, as task groups raise) when the lease slips
+    away while the bot runs, and whatever :meth:`Bot.run` raises.
     """
     lease = lease or lease_for(bot)
     if lease is None:
@@ -86,6 +90,8 @@ async def run_replica(
                 lease.namespace,
                 lease.max_takeover_seconds,
             )
+            if on_standby is not None:
+                on_standby()
         async with anyio.create_task_group() as tg:
             await tg.start(_hold, bot, lease)
             if bot.stopping:  # signalled while the lease was being taken
