@@ -20,14 +20,18 @@ echo bot (EIO4, socket ``chat.message``, its own reconnection), on a fresh sandb
 drops by default (``--peer-drops``), socket faults only.
 
 Run: ``python benchmarks/soak.py [--drops 1000] [--mode socket|rest] [--interval 0.5-1.5]``.
-Figures only; nothing asserts. ``--cli`` (``agentbot run`` as a child process) is not
-implemented yet.
+Figures only; nothing asserts. ``--cli`` runs the bot as ``agentbot run -c bot.toml`` in a
+child process (credentials in ``AGENTBOT_*`` variables, the echo plugin as a file), against
+the sandbox served here; the figures come from the sandbox's records alike. ``--profile
+drops|flapping`` sets issue 16's two link patterns (see :func:`apply_profile`):
+``python benchmarks/soak.py --cli --profile drops`` and ``... --cli --profile flapping``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import statistics
 import sys
@@ -84,14 +88,23 @@ class Run:
         self.reconnects: list[float] = []
         self.count = 0
         self.done = False
+        self._said: dict[str, tuple[int, Counter[str]]] = {}
 
     def logins(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.control.connections(agent_id=self.bot_id)["connections"]
         return [c for c in found if c["authenticated"]]
 
     def said(self, chat_id: str) -> Counter[str]:
-        entries = self.control.transcript(chat_id)["entries"]
-        return Counter(e["text"] for e in entries if e["kind"] == "message" and e["by"] == "agent")
+        """The agent's messages in one chat, counted by text (read incrementally: the
+        predicates run on every sandbox change, and transcripts grow to thousands)."""
+        after, counts = self._said.get(chat_id, (0, Counter()))
+        entries = self.control.transcript(chat_id, after=after)["entries"]
+        for e in entries:
+            if e["kind"] == "message" and e["by"] == "agent":
+                counts[e["text"]] += 1
+        if entries:
+            self._said[chat_id] = (entries[-1]["seq"], counts)
+        return counts
 
     async def until(self, predicate: Callable[[], bool], seconds: float) -> bool:
         with anyio.move_on_after(seconds):
@@ -113,7 +126,7 @@ class Run:
         low, high = self.args.interval
         for _ in range(self.drops):
             await anyio.sleep(self.rng.uniform(low, high))
-            how = self.rng.random()
+            how = self.rng.random() if self.args.profile is None else 1.0  # profiles: drops
             if self.mode == "socket" and how < 0.5:
                 self.control.ack_fault(
                     request="chat.message", action="drop", count=1, agent_id=self.bot_id
@@ -152,13 +165,41 @@ class Run:
 
     # -- the figures ---------------------------------------------------------------------------
 
+    def typing_episodes(self) -> tuple[int, int]:
+        """Return (left open, cut by a drop and taken up on a later link).
+
+        An episode is a ``chat.typing`` true for chat X on connection C. It is closed by the
+        next ``chat.typing`` false for X on C. If C ends first (the soak dropped it), the server
+        cannot be told on that link: the episode counts as *taken up* when the bot's next
+        request for X, on a later connection, is a ``chat.typing`` (true: typing re-established
+        for the pending reply; false: typing cleared), and as *left open* otherwise (its next
+        request for X is a message sent without typing, or there is none). An episode still
+        open on the last connection at the end of the run is left open: the visitor would see
+        "typing…" for ever.
+        """
+        requests = self.control.agent_requests(self.bot_id)["requests"]
+        requests.sort(key=lambda r: r["seq"])
+        on: dict[str, str] = {}  # chat → the connection its typing is on
+        left_open = taken_up = 0
+        for r in requests:
+            if r["name"] not in ("chat.typing", "chat.message"):
+                continue
+            chat, conn = r["args"][0]["chatId"], r["connId"]
+            if on.get(chat, conn) != conn:  # that connection ended with typing on
+                del on[chat]
+                if r["name"] == "chat.typing":
+                    taken_up += 1
+                else:
+                    left_open += 1
+            if r["name"] == "chat.typing":
+                if r["args"][0]["typing"]["is"]:
+                    on[chat] = conn
+                else:
+                    on.pop(chat, None)
+        return left_open + len(on), taken_up
+
     def typing_left_open(self) -> int:
-        last = self.logins()[-1]["id"] if self.logins() else None
-        typing: dict[str, bool] = {}
-        for r in self.control.agent_requests(self.bot_id)["requests"]:
-            if r["name"] == "chat.typing" and r["connId"] == last:
-                typing[r["args"][0]["chatId"]] = bool(r["args"][0]["typing"]["is"])
-        return sum(typing.values())
+        return self.typing_episodes()[0]
 
     def untyped_messages(self) -> int:
         """Bot messages sent while its typing was not on, on the connection current then."""
@@ -203,8 +244,10 @@ class Run:
         print(f"  lost               {lost}")
         print(f"  doubled            {doubled}")
         print(f"  reconnect p50/p99  {p50:.3f} s / {p99:.3f} s")
+        left_open, taken_up = self.typing_episodes()
         print(f"  without typing on the same connection  {self.untyped_messages()}")
-        print(f"  typing episodes left open              {self.typing_left_open()}")
+        print(f"  typing episodes left open              {left_open}")
+        print(f"  typing cut by a drop, taken up after   {taken_up}")
 
 
 async def agentbot_bot(app: Any, base_url: str, args: argparse.Namespace, folder: Path) -> Any:
@@ -324,6 +367,89 @@ async def soak_agentbot(args: argparse.Namespace) -> None:
     run.report(f"agentbot Bot, send_via={args.mode}, pacing time_scale={args.time_scale}")
 
 
+ECHO_PLUGIN = """\
+from agentbot import Reply, hookimpl
+
+
+@hookimpl
+def on_visitor_message(text):
+    return Reply(f"echo: {text}")
+"""
+
+
+def bot_toml(app: Any, base_url: str, args: argparse.Namespace) -> str:
+    """bot.toml for the child bot: the sandbox's socket and REST URLs, the echo plugin, pacing
+    at ``--time-scale`` and loop guards out of the way (8 visitors write without pause). The
+    credentials go in the environment (:func:`bot_environment`), as a deployment would."""
+    config = app.state.sandbox.config
+    return f"""\
+[smartsupp]
+url = "{base_url}"
+agent_id = "{config.bot.id}"
+eio = 4
+send_via = "{args.mode}"
+api_url = "{base_url}{REST_PREFIX}"
+
+[pacing]
+time_scale = {args.time_scale!r}
+
+[runtime]
+max_replies_per_chat_per_minute = 10000
+max_messages_per_second = 10000.0
+message_burst = 10000
+storage_path = "bot.sqlite3"
+
+[plugins.echo]
+path = "echo_plugin.py"
+"""
+
+
+def bot_environment(app: Any) -> dict[str, str]:
+    config = app.state.sandbox.config
+    env = dict(os.environ)
+    env["AGENTBOT_KEY"] = config.account_key
+    env["AGENTBOT_AUTH_TOKEN"] = config.bot.auth_token or ""
+    env["AGENTBOT_API_TOKEN"] = api_token_for(config.bot)
+    return env
+
+
+async def soak_cli(args: argparse.Namespace) -> None:
+    """``agentbot run -c bot.toml`` as a child process against the sandbox served here; every
+    figure comes from the sandbox's records, as for the in-process bot."""
+    app = create_app(SandboxConfig(max_recorded_frames=10_000_000), pages=False)
+    run = Run(app, args, mode=args.mode, drops=args.drops)
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        async with running_server(app) as base_url:
+            quiet()
+            (folder / "echo_plugin.py").write_text(ECHO_PLUGIN)
+            (folder / "bot.toml").write_text(bot_toml(app, base_url, args))
+            log = (folder / "bot.log").open("wb")
+            command = [sys.executable, "-m", "agentbot", "run", "-c", str(folder / "bot.toml")]
+            process = await anyio.open_process(
+                command, cwd=folder, env=bot_environment(app), stdout=log, stderr=log
+            )
+            try:
+                if not await run.until(lambda: bool(run.logins()), 30.0):
+                    log.close()
+                    tail = (folder / "bot.log").read_text(errors="replace")[-2000:]
+                    sys.exit(f"agentbot run did not log in:\n{tail}")
+                await run.soak()
+            finally:
+                process.terminate()  # SIGTERM: the bot's clean stop
+                with anyio.move_on_after(10):
+                    await process.wait()
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+                log.close()
+            code = process.returncode
+    run.report(
+        f"agentbot run (child process), send_via={args.mode}, "
+        f"pacing time_scale={args.time_scale}, exit status {code}"
+    )
+
+
 async def soak_socketio(args: argparse.Namespace) -> None:
     app = create_app(SandboxConfig(), pages=False)
     run = Run(app, args, mode="socket", drops=args.peer_drops)
@@ -348,28 +474,62 @@ def quiet() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
+PROFILES: dict[str, tuple[tuple[float, float], int]] = {
+    # name: (seconds between drops, real time; default number of drops)
+    "drops": ((20.0, 40.0), 100),
+    "flapping": ((0.5, 1.5), 200),
+}
+DEFAULT_COMPRESSION = {"drops": 4.0, "flapping": 1.0}
+
+
+def apply_profile(args: argparse.Namespace) -> None:
+    """``--profile``: issue 16's two link patterns. ``--time-compression C`` divides the
+    seconds between drops by C and sets pacing ``time_scale`` to 1/C, so the bot's typing
+    pauses shrink with the gaps (a run of 100 drops every 20–40 s fits in minutes). Nothing
+    else is scaled: the visitors' think time, the client's reconnect policy and the sandbox
+    run on the real clock. C is 4 for ``drops`` by default (links stay up 5–10 s, at or over
+    the policy's 5 s "stable link", so each drop is a single drop after a stable link) and 1
+    for ``flapping``. Profiles drop the link only (no ack or REST faults)."""
+    if args.profile is None:
+        if args.time_scale is None:
+            args.time_scale = 0.02
+        return
+    (low, high), drops = PROFILES[args.profile]
+    c = args.time_compression or DEFAULT_COMPRESSION[args.profile]
+    args.interval = (low / c, high / c)
+    if args.time_scale is None:
+        args.time_scale = 1.0 / c
+    if args.drops is None:
+        args.drops = drops
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--drops", type=int, default=1000)
+    parser.add_argument("--drops", type=int, default=None, help="default 1000 (profile: its own)")
     parser.add_argument("--peer-drops", type=int, default=None)
     parser.add_argument("--mode", choices=["socket", "rest"], default="socket")
     parser.add_argument(
         "--interval", type=interval, default=(0.5, 1.5), help="seconds between drops: A-B"
     )
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=None)
+    parser.add_argument("--time-compression", type=float, default=None)
     parser.add_argument("--visitors", type=int, default=8)
     parser.add_argument("--think", type=float, default=0.2, help="max pause between messages")
-    parser.add_argument("--time-scale", type=float, default=0.02)
+    parser.add_argument("--time-scale", type=float, default=None, help="pacing; default 0.02")
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--no-peer", action="store_true", help="skip python-socketio")
-    parser.add_argument("--cli", action="store_true", help="(not implemented yet)")
+    parser.add_argument("--cli", action="store_true", help="the bot is `agentbot run` (child)")
     args = parser.parse_args(argv)
+    apply_profile(args)
+    if args.drops is None:
+        args.drops = 1000
     logging.basicConfig(level=logging.CRITICAL)
     quiet()
-    if args.cli:
-        sys.exit("--cli is not implemented yet")
     if args.peer_drops is None:
         args.peer_drops = min(args.drops, 100)
-    runs: list[Callable[[argparse.Namespace], Awaitable[None]]] = [soak_agentbot]
+    runs: list[Callable[[argparse.Namespace], Awaitable[None]]] = [
+        soak_cli if args.cli else soak_agentbot
+    ]
     if not args.no_peer:
         runs.append(soak_socketio)
     for run in runs:
