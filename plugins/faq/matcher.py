@@ -55,7 +55,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .entries import FaqEntry
 from .semantic import SemanticIndex
-from .text import TermMemo, fold, terms
+from .text import TermMemo, fold, stem, terms
 from .understanding import message_parts
 
 __all__ = [
@@ -142,6 +142,10 @@ _B = 0.75
 _TYPO_MIN_LENGTH = 4
 _TYPO_MAX_EDITS = 2
 _TYPO_WEIGHT = 0.8
+_COMPOUND_MIN_LENGTH = 8
+_COMPOUND_MIN_PART = 4
+_COMPOUND_MIN_TAIL = 5
+_COMPOUND_LIMIT = 4
 
 
 @attrs.frozen
@@ -196,6 +200,8 @@ class FaqIndex:
         for word in self._postings:
             self._by_initial[word[0]].append(word)
         self._expand = lru_cache(maxsize=8192)(self._expand_uncached)
+        self._split = lru_cache(maxsize=8192)(self._split_uncached)
+        self._tails: dict[str, list[str]] | None = None  # see _compounds_ending_in
         self._flat: tuple[list[str], list[int]] | None = None  # built on first fuzzy search
         self._semantic: SemanticIndex | None = None
         self._answers: SemanticIndex | None = None
@@ -308,6 +314,7 @@ class FaqIndex:
         """
         weights: dict[str, float] = {}
         total = 0.0
+        query = [part for word in query for part in self._split(word)]
         for word in query:
             # A word the FAQ never uses still counts as information the answer must cover.
             total += self._idf.get(word, self._max_idf)
@@ -348,12 +355,52 @@ class FaqIndex:
             bm25[index] = score
         return coverage, bm25
 
+    def _compounds_ending_in(self) -> dict[str, list[str]]:
+        """Map each last part of the FAQ's long words to those words (built on first use).
+
+        A German compound names its kind last: a visitor's "Gutschein" is what the FAQ's
+        "Geschenkgutscheine" is about. Only words of at least ``_COMPOUND_MIN_LENGTH + 1``
+        letters can hold a first part and a last part of the minimum sizes.
+        """
+        if self._tails is None:
+            tails: defaultdict[str, list[str]] = defaultdict(list)
+            for known in self._postings:
+                for cut in range(_COMPOUND_MIN_PART, len(known) - _COMPOUND_MIN_TAIL + 1):
+                    tails[known[cut:]].append(known)
+            self._tails = dict(tails)
+        return self._tails
+
+    def _split_uncached(self, word: str) -> tuple[str, ...]:
+        """Split a compound the FAQ does not know into two words it does.
+
+        German (and Czech) glue words together: a visitor's "Versandkosten" meets the FAQ's
+        "Versand" and "kostet" only as its parts. The longest known first part wins; a
+        German linking "s" between the parts is allowed ("Lieferungskosten").
+        """
+        if word in self._postings or len(word) < _COMPOUND_MIN_LENGTH:
+            return (word,)
+        known = self._postings
+        for cut in range(len(word) - _COMPOUND_MIN_PART, _COMPOUND_MIN_PART - 1, -1):
+            head = _known_form(word[:cut], known)
+            if head is None:
+                continue
+            tail = word[cut:]
+            for rest in (tail, tail[1:] if tail[0] == "s" else ""):
+                if len(rest) >= _COMPOUND_MIN_PART:
+                    found = _known_form(rest, known)
+                    if found is not None:
+                        return (head, found)
+        return (word,)
+
     def _expand_uncached(self, word: str) -> tuple[tuple[str, float], ...]:
         """Map a query word to index words: itself if known, else its closest spellings."""
         if word in self._postings:
             return ((word, 1.0),)
         if len(word) < _TYPO_MIN_LENGTH:
             return ()
+        compounds = self._compounds_ending_in().get(word)
+        if compounds:
+            return tuple((known, _TYPO_WEIGHT) for known in compounds[:_COMPOUND_LIMIT])
         found = process.extract(
             word,
             self._by_initial.get(word[0], ()),
@@ -387,6 +434,14 @@ class FaqIndex:
             if value > best.get(owner, 0.0):
                 best[owner] = value
         return best
+
+
+def _known_form(part: str, known: dict[str, Any]) -> str | None:
+    """Return ``part`` or its stem if the index knows it, else None."""
+    if part in known:
+        return part
+    stemmed = stem(part)
+    return stemmed if stemmed in known else None
 
 
 def _top(scores: Any, count: int) -> list[int]:

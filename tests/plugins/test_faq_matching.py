@@ -276,3 +276,39 @@ def test_blend_tolerates_typos() -> None:
     assert decision.kind == "answer"
     assert decision.best is not None
     assert decision.best.entry.id == "order-tracking"
+
+
+def _german_faq() -> list[FaqEntry]:
+    faq = """
+[[entry]]
+id = "shipping-cost"
+question = "Was kostet der Versand?"
+answer = "Der Versand kostet 5 Euro."
+
+[[entry]]
+id = "gift-voucher"
+question = "Gibt es Geschenkgutscheine?"
+answer = "Ja, ab 20 Euro."
+
+[[entry]]
+id = "opening-hours"
+question = "Wann haben Sie geöffnet?"
+answer = "Montag bis Freitag."
+"""
+    return list(parse_faq(faq, path="de.toml").entries)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # A compound the FAQ does not use, split into two words it does.
+        ("Wie hoch sind die Versandkosten?", "shipping-cost"),
+        # A word the FAQ uses only as the last part of a compound.
+        ("Kann ich einen Gutschein kaufen?", "gift-voucher"),
+    ],
+)
+def test_german_compounds_meet_the_faq_words(question: str, expected: str) -> None:
+    index = FaqIndex(_german_faq(), method="bm25")
+    found = index.search(question, lang="de")
+    assert found, question  # without the compound rules no word of it is known
+    assert found[0].entry.id == expected
