@@ -88,6 +88,7 @@ class Run:
         self.reconnects: list[float] = []
         self.count = 0
         self.done = False
+        self.made = 0
         self._said: dict[str, tuple[int, Counter[str]]] = {}
 
     def logins(self) -> list[dict[str, Any]]:
@@ -124,7 +125,11 @@ class Run:
 
     async def dropper(self) -> None:
         low, high = self.args.interval
+        deadline = time.monotonic() + self.args.max_minutes * 60 if self.args.max_minutes else None
         for _ in range(self.drops):
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            self.made += 1
             await anyio.sleep(self.rng.uniform(low, high))
             how = self.rng.random() if self.args.profile is None else 1.0  # profiles: drops
             if self.mode == "socket" and how < 0.5:
@@ -238,7 +243,7 @@ class Run:
         p50 = statistics.median(times) if times else float("nan")
         p99 = times[min(len(times) - 1, int(len(times) * 0.99))] if times else float("nan")
         print(f"{title}")
-        print(f"  drops/faults       {self.drops} (reconnects measured: {len(times)})")
+        print(f"  drops/faults       {self.made} (reconnects measured: {len(times)})")
         print(f"  messages           {total}")
         print(f"  answered once      {once}")
         print(f"  lost               {lost}")
@@ -517,6 +522,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--think", type=float, default=0.2, help="max pause between messages")
     parser.add_argument("--time-scale", type=float, default=None, help="pacing; default 0.02")
     parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument(
+        "--max-minutes", type=float, default=None, help="stop dropping after this long"
+    )
     parser.add_argument("--no-peer", action="store_true", help="skip python-socketio")
     parser.add_argument("--cli", action="store_true", help="the bot is `agentbot run` (child)")
     args = parser.parse_args(argv)
