@@ -15,6 +15,7 @@ import contextlib
 import logging
 import math
 import random
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -143,6 +144,7 @@ class _Link:
         self.drop_reason: str | None = None
         self.final: str | None = None  # set when this drop must stop the client for good
         self.fatal: BaseException | None = None
+        self.login_failure = "connection"  # why no session came, if none did (see below)
         self.established = anyio.Event()
         self.wake_writer = anyio.Event()
 
@@ -246,6 +248,10 @@ class AgentClient:
 
         self.session: Any = None
         self.closed_reason: str | None = None
+        self.on_login_failure: Callable[[str], None] | None = None
+        """Called with a reason (``auth_failure``, ``timeout``, ``refused``, ``connection``)
+        each time a link ends without a session, at the first login or a reconnect; the
+        runtime counts these (``agentbot_login_failures_total``)."""
         self._link: _Link | None = None
         self._generation = 0
         self._state_changed = anyio.Event()
@@ -603,6 +609,8 @@ class AgentClient:
             )
             if link.up_since is not None:
                 backoff.link_lasted(anyio.current_time() - link.up_since)
+            elif not self._closing and self.on_login_failure is not None:
+                self.on_login_failure(link.login_failure)
             self._fail_waiters(link, f"connection lost ({link.drop_reason})")
             self._notify_state()
             if first and not link.established.is_set():
@@ -693,6 +701,8 @@ class AgentClient:
         with anyio.move_on_after(self._connect_timeout):
             await link.established.wait()
             return
+        if link.login_ack is not None:  # agent.connect went out; no answer came
+            link.login_failure = "timeout"
         link.drop(f"no login reply within {self._connect_timeout:g} s")
 
     async def _heartbeat_loop(self, link: _Link) -> None:
@@ -797,12 +807,15 @@ class AgentClient:
         except AuthFailure as exc:
             logger.error("agent %s: login refused: %s", self.agent_id, exc.message)
             link.fatal = exc
+            link.login_failure = "auth_failure"
             link.drop(f"login refused: {exc.message}", final="auth_failure")
             return
         except ApiError as exc:
+            link.login_failure = "refused"
             link.drop(f"login failed: {exc}")
             return
         except AgentbotError as exc:
+            link.login_failure = "refused"
             link.drop(f"login reply unreadable: {exc}")
             return
         self.session = session

@@ -219,7 +219,10 @@ class Bot:
         try:
             await self.host.call("on_start", self.handle_for)
             stop_hooks_due = True
-            async with self.make_client() as client:
+            connection = self.make_client()
+            if hasattr(connection, "on_login_failure"):  # AgentClient: start and reconnects
+                connection.on_login_failure = self._login_failed
+            async with connection as client:
                 self._client = client
                 self.account.set_session(client.session)
                 logger.info(
@@ -286,6 +289,12 @@ class Bot:
     def stopping(self) -> bool:
         """Whether :meth:`stop` was called (or the event stream ended)."""
         return self._stopping
+
+    def _login_failed(self, reason: str) -> None:
+        """Count a login that gave no session (``agentbot_login_failures_total``)."""
+        self.stats["login_failures"] += 1
+        if self.observer is not None:
+            self.observer.login_failed(reason)
 
     def _rest_auth_failed(self, exc: AgentbotError) -> None:
         logger.error(

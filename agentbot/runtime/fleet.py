@@ -312,8 +312,8 @@ class Fleet:
         while not self._stopping:
             bot = self._make_bot(name, member.config, storage)
             self.bots[name] = bot
-            observer = self.metrics.add_bot(name, bot)
-            bot.observer = observer
+            # Login failures are counted by the bot itself (Bot._login_failed, from the client).
+            bot.observer = self.metrics.add_bot(name, bot)
             self.states[name] = "starting"
 
             def logged_in(_bot: object = None) -> None:
@@ -333,7 +333,6 @@ class Fleet:
             except Exception as exc:
                 failure = _single_error(exc)  # trio hands a task's error in a group
                 if isinstance(failure, AuthFailure):
-                    observer.login_failed("auth_failure")
                     bot.closed_reason = "auth_failure"
                     self.states[name] = "auth_failure"
                     logger.error(
@@ -353,7 +352,6 @@ class Fleet:
                     "starting",
                     "standby",
                 ):
-                    observer.login_failed("connection")
                     attempt += 1
                     delay = self.retry.delay(attempt, self._rng)
                     self.states[name] = "retrying"

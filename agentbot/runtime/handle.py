@@ -37,6 +37,9 @@ __all__ = ["PluginBot", "on_loop"]
 
 R = TypeVar("R")
 
+MAX_DECISION_KIND_CHARS = 32
+"""A ``count_decision`` kind is a metric label: longer ones are cut (a label is no log)."""
+
 
 def on_loop(bot: Bot, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     """Call ``fn`` on the bot's event loop thread, from wherever the plugin is.
@@ -471,6 +474,41 @@ class PluginBot:
         if math.isnan(deadline):
             raise ValueError("cannot sleep until NaN")
         await self._bot.clock.sleep_until(deadline)
+
+    # -- metrics ---------------------------------------------------------------------------
+
+    def count_decision(self, kind: str) -> None:
+        """Count one answering decision of this plugin, by kind, for ``/metrics``.
+
+        Parameters:
+
+        - ``kind``: what the plugin decided for one visitor message, e.g. ``"answer"``,
+          ``"clarify"``, ``"silent"`` or ``"follow_up"`` (the built-in faq plugin's
+          kinds). A short word: it becomes a label value, so keep the set small.
+
+        Adds one to ``agentbot_faq_decisions_total{bot, kind}`` when the operations
+        endpoint is on (``[server] listen``); does nothing otherwise. Safe from a sync hook
+        running in a worker thread. Raises :class:`~agentbot.PluginError` for an empty or
+        non-string ``kind``.
+
+        Example::
+
+            @agentbot.hookimpl
+            def on_visitor_message(bot, text):
+                if "price" not in text:
+                    bot.count_decision("silent")
+                    return None
+                bot.count_decision("answer")
+                return agentbot.Reply("See our price list.", confidence=0.8)
+        """
+        if not isinstance(kind, str) or not kind.strip():
+            raise PluginError(
+                f"plugin {self._plugin.name!r}: count_decision() takes a non-empty kind (str)",
+                plugin=self._plugin.name,
+            )
+        observer = self._bot.observer
+        if observer is not None:
+            observer.faq_decision(kind.strip()[:MAX_DECISION_KIND_CHARS])
 
     @property
     def track_visitors(self) -> bool:

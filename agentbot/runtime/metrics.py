@@ -43,10 +43,11 @@ LATENCY_BUCKETS_SECONDS = (0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0, 
 #: How long ``chat.typing`` stays on for one message.
 TYPING_BUCKETS_SECONDS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 20.0)
 
-#: ``Bot.stats`` keys that are rate-limit drops, and the ``limit`` label each gets.
+#: ``Bot.stats`` keys that are rate-limit drops, and the ``limit`` label each gets. The global
+#: message bucket (``max_messages_per_second``) delays messages and never drops one, so it has
+#: no row: a label that cannot move would only mislead.
 RATE_LIMIT_STATS: Mapping[str, str] = {
     "loop_guard": "per_chat",
-    "rate_limited": "global",
     "dropped_events": "chat_queue",
 }
 
@@ -94,11 +95,11 @@ class BotMetrics:
         self._child(self._metrics.typing).observe(seconds)
 
     def login_failed(self, reason: str) -> None:
-        """Count a failed login (``auth_failure``, ``timeout``, ``connection``)."""
+        """Count a failed login (``auth_failure``, ``timeout``, ``refused``, ``connection``)."""
         self._child(self._metrics.login_failures, reason).inc()
 
     def faq_decision(self, kind: str) -> None:
-        """Count one FAQ decision (``answer``, ``clarify``, ``silent``)."""
+        """Count one FAQ decision (``answer``, ``clarify``, ``silent``, ``follow_up``)."""
         self._child(self._metrics.faq_decisions, kind).inc()
 
 
@@ -144,7 +145,7 @@ class Metrics:
         )
         self.faq_decisions = Counter(
             "agentbot_faq_decisions",
-            "FAQ decisions, by kind (answer, clarify, silent).",
+            "FAQ decisions, by kind (answer, clarify, silent, follow_up).",
             ["bot", "kind"],
             registry=self.registry,
         )
@@ -201,7 +202,7 @@ class _RuntimeCollector(Collector):
         )
         drops = CounterMetricFamily(
             "agentbot_rate_limit_drops",
-            "Messages or events dropped by a limit (per_chat loop guard, global, chat_queue).",
+            "Messages or events dropped by a limit (per_chat loop guard, chat_queue inbox).",
             labels=["bot", "limit"],
         )
         errors = CounterMetricFamily(

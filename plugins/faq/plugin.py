@@ -379,8 +379,10 @@ class FaqPlugin:
         if state is not None:
             reply = self._follow_up_reply(bot, config, chat_id, state, text, lang)
             if reply is not None:
+                bot.count_decision("follow_up")
                 return reply
         decision = faq.ask(text, lang=lang)
+        bot.count_decision(decision.kind)  # answer / clarify / silent, for /metrics
         if len(self._asked) > 1000:  # outcomes whose on_reply_chosen never came
             self._asked.clear()
         self._asked[message.id] = (text, decision.kind)
