@@ -7,9 +7,12 @@ binds loopback: expose it further only on purpose, e.g. to a Prometheus on the h
   Metrics` (text format, or OpenMetrics when the scraper asks for it).
 * ``/healthz``: the process is alive and serving — 200 whenever it answers at all.
 * ``/readyz``: every bot of the process is logged in *and* the event loop is responsive —
-  a ticker task notes the loop time every :data:`TICK_SECONDS`; a tick later than
-  ``max_loop_lag_seconds`` means something blocks the loop (the bot would not answer
-  either). 200 when ready, 503 with the reasons otherwise; both bodies are JSON.
+  a ticker task in the bot's loop wakes every :data:`TICK_SECONDS` and notes how late it
+  woke; a loop lag past ``max_loop_lag_seconds`` means something blocks the loop (the bot
+  would not answer either). The lag is the larger of the latest tick's lateness and how
+  overdue the next tick is, so a probe that waited out a block (the server answers only
+  once the loop is free again) still hears about it, whichever of the two runs first.
+  200 when ready, 503 with the reasons otherwise; both bodies are JSON.
 
 Why not uvicorn + starlette (which the sandbox uses): uvicorn runs on asyncio only, and the
 bot runs on asyncio and trio. Three fixed GET routes need no framework: this is anyio's TCP
@@ -75,14 +78,18 @@ class OpsServer:
         self.max_loop_lag_seconds = max_loop_lag_seconds
         self.last_tick: float | None = None
         """Event-loop time of the ticker's latest run (None before it started)."""
+        self.last_tick_lateness = 0.0
+        """How late (seconds past its schedule) the ticker's latest run woke."""
 
     # -- health ------------------------------------------------------------------------------
 
     def loop_lag_seconds(self) -> float | None:
-        """Return how far the ticker is behind its schedule, or None before it ran."""
+        """Return how far the loop is behind: the latest tick's lateness or the next tick's
+        overdue time, whichever is larger (None before the ticker ran)."""
         if self.last_tick is None:
             return None
-        return max(0.0, anyio.current_time() - self.last_tick - TICK_SECONDS)
+        overdue = anyio.current_time() - self.last_tick - TICK_SECONDS
+        return max(0.0, overdue, self.last_tick_lateness)
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Return (ready, details): every bot logged in and the loop responsive."""
@@ -130,7 +137,10 @@ class OpsServer:
     async def _tick(self) -> None:
         # Real time on purpose: this watches the process, like the runtime's hang guards.
         while True:
-            self.last_tick = anyio.current_time()
+            now = anyio.current_time()
+            if self.last_tick is not None:
+                self.last_tick_lateness = max(0.0, now - self.last_tick - TICK_SECONDS)
+            self.last_tick = now
             await anyio.sleep(TICK_SECONDS)
 
     async def _connection(self, stream: anyio.abc.ByteStream) -> None:
