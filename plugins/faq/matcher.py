@@ -47,6 +47,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 import attrs
@@ -55,7 +56,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .entries import FaqEntry
 from .semantic import SemanticIndex
-from .text import TermMemo, fold, stem, terms
+from .text import TermMemo, fold, stem, terms, words
 from .understanding import message_parts
 
 __all__ = [
@@ -160,27 +161,41 @@ class FaqIndex:
     """An inverted index over FAQ entries; :meth:`search` ranks them for a question."""
 
     def __init__(
-        self, entries: Sequence[FaqEntry], *, method: Method = "hybrid", understand: bool = True
+        self,
+        entries: Sequence[FaqEntry],
+        *,
+        method: Method = "hybrid",
+        understand: bool = True,
+        cache_dir: Path | None = None,
     ) -> None:
         self.entries = tuple(entries)
         self.method: Method = method
         self.understand = understand
         """Split the message into parts (see understanding.py); False: match it whole."""
+        # cache_dir: where the embeddings of the semantic methods are kept (semantic.py).
         memo = TermMemo()  # words repeat across entries: normalise each distinct one once
         postings: defaultdict[str, dict[int, float]] = defaultdict(dict)
         self._forward: list[dict[str, float]] = []  # per entry: term -> weight
         self._phrasings: list[list[str]] = []  # per entry: normalised phrasings (fuzzy)
         lengths: list[float] = []
+        semantic = method in SEMANTIC_METHODS
+        folded: list[list[str]] = []  # per entry: folded phrasings, for the embeddings
+        folded_answers: list[list[str]] = []
         for index, entry in enumerate(self.entries):
             lang = entry.lang
-            found = [memo(phrasing, lang) for phrasing in entry.phrasings]
+            split = [words(phrasing) for phrasing in entry.phrasings]
+            answer_words = words(entry.answer)
+            if semantic:
+                folded.append([" ".join(phrasing_words) for phrasing_words in split])
+                folded_answers.append([" ".join(answer_words)])
+            found = [memo.of_words(phrasing_words, lang) for phrasing_words in split]
             # Weight of a word: how many phrasings use it (once each, in order of first use).
             counts: dict[str, float] = {}
             get = counts.get
             for phrasing_terms in found:
                 for word in dict.fromkeys(phrasing_terms):
                     counts[word] = get(word, 0.0) + 1.0
-            for word in memo(entry.answer, lang):
+            for word in memo.of_words(answer_words, lang):
                 counts.setdefault(word, ANSWER_WEIGHT)
             for word, weight in counts.items():
                 postings[word][index] = weight
@@ -205,14 +220,18 @@ class FaqIndex:
         self._flat: tuple[list[str], list[int]] | None = None  # built on first fuzzy search
         self._semantic: SemanticIndex | None = None
         self._answers: SemanticIndex | None = None
-        if method in SEMANTIC_METHODS:
+        if semantic:
             dims = HYBRID_DIMS if method == "hybrid" else None
             self._semantic = SemanticIndex(
-                [[fold(p) for p in entry.phrasings] for entry in self.entries], dims=dims
+                folded,
+                dims=dims,
+                cache_dir=cache_dir,
             )
         if method == "hybrid":
             self._answers = SemanticIndex(
-                [[fold(entry.answer)] for entry in self.entries], dims=HYBRID_DIMS
+                folded_answers,
+                dims=HYBRID_DIMS,
+                cache_dir=cache_dir,
             )
 
     def __len__(self) -> int:

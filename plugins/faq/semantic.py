@@ -12,19 +12,44 @@ inside the wheel. It looks for them in its package folder only when told that fo
 cache and downloads are off; with any other setting it may try the network, which the bot
 must never do at run time. :func:`load_model` does exactly that, once per process.
 
+Embedding every phrasing is most of an index's build time (10k entries: 40k phrasings, about
+2 s). The vectors depend only on the texts, the model and ``dims``, so :class:`SemanticIndex`
+keeps them in a cache folder when given one (``cache_dir``): one ``.npy`` file per set of
+texts, named by a hash of the model, the dimensions and every text. A restart or a reload of
+an unchanged FAQ reads the file (milliseconds) instead of embedding again. A folder that
+cannot be written (read-only, full) only costs the speed-up: the vectors stay in memory.
+
 The model is optional: if wordllama is not installed, :func:`available` is False and the
 ``semantic`` / ``hybrid`` methods are refused at start-up with a clear error.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.util
+import logging
+import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EMBED_BATCH", "SemanticIndex", "available", "load_model"]
+__all__ = [
+    "EMBED_BATCH",
+    "MODEL_ID",
+    "SemanticIndex",
+    "available",
+    "cache_key",
+    "embedding_cache_dir",
+    "load_model",
+]
+
+MODEL_ID = "wordllama-l2_supercat-256"
+"""Names the model in cache keys: change it with the model, and old caches are not read."""
+
+_log = logging.getLogger(__name__)
 
 EMBED_BATCH = 512
 """Texts per wordllama batch when building an index: a fifth faster than its default 64 on
@@ -54,8 +79,18 @@ def load_model() -> Any:
 class SemanticIndex:
     """The unit-length embeddings of every phrasing, and which entry each belongs to."""
 
-    def __init__(self, phrasings: Sequence[Sequence[str]], *, dims: int | None = None) -> None:
-        """Embed every phrasing; ``dims`` keeps the first dimensions only (see DIMS)."""
+    def __init__(
+        self,
+        phrasings: Sequence[Sequence[str]],
+        *,
+        dims: int | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        """Embed every phrasing; ``dims`` keeps the first dimensions only (see DIMS).
+
+        ``cache_dir``: read the vectors from there if these texts were embedded before, and
+        store them there otherwise (see the module docstring); None: always embed.
+        """
         import numpy as np
 
         self._np = np
@@ -65,7 +100,18 @@ class SemanticIndex:
         flat = [text for texts in phrasings for text in texts]
         owners = [index for index, texts in enumerate(phrasings) for _text in texts]
         self.count = len(phrasings)
-        self._vectors = self._embed(flat or [""])[: len(flat)]
+        self.cached = False
+        """Whether the vectors came from ``cache_dir`` rather than the model."""
+        vectors = None
+        path = cache_dir / f"{cache_key(flat, dims)}.npy" if cache_dir is not None else None
+        if path is not None:
+            vectors = self._read(path, len(flat))
+            self.cached = vectors is not None
+        if vectors is None:
+            vectors = self._embed(flat or [""])[: len(flat)]
+            if path is not None:
+                _write(path, vectors)
+        self._vectors = vectors
         self._owners = np.asarray(owners, dtype=np.int64)
         # Rows are grouped by owner, in order: reduceat takes the best phrasing per entry.
         starts = [0]
@@ -74,6 +120,19 @@ class SemanticIndex:
                 starts.append(position)
         self._starts = np.asarray(starts if owners else [], dtype=np.int64)
         self._entry_of_start = self._owners[self._starts] if owners else self._owners
+
+    def _read(self, path: Path, rows: int) -> Any:
+        """Return the cached vectors at ``path``, or None if absent or not what is expected."""
+        np = self._np
+        try:
+            vectors = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if vectors.ndim != 2 or vectors.dtype != np.float32 or len(vectors) != rows:
+            return None
+        if self.dims is not None and vectors.shape[1] != self.dims:
+            return None
+        return np.ascontiguousarray(vectors)
 
     def _embed(self, texts: Sequence[str]) -> Any:
         np = self._np
@@ -102,3 +161,39 @@ class SemanticIndex:
         cosines = (self._vectors @ queries.T).max(axis=1)
         best[self._entry_of_start] = np.maximum.reduceat(cosines, self._starts)
         return best
+
+
+def embedding_cache_dir() -> Path:
+    """Return the user cache folder for embeddings (``$XDG_CACHE_HOME/agentbot/...``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("agentbot")) / "faq-embeddings"
+
+
+def cache_key(texts: Sequence[str], dims: int | None) -> str:
+    """Return the cache file name for ``texts`` embedded by this model at ``dims``."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"{MODEL_ID}\x00{dims}\x00{len(texts)}\x00".encode())
+    for text in texts:
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _write(path: Path, vectors: Any) -> None:
+    """Store ``vectors`` at ``path`` atomically; a folder that refuses only costs speed."""
+    import numpy as np
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.save(file, vectors, allow_pickle=False)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as exc:
+        _log.info("faq: embeddings not cached (%s): kept in memory only", exc.strerror or exc)

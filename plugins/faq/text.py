@@ -179,9 +179,12 @@ class TermMemo:
         self._tables: dict[str | None, _WordTerms] = {}
 
     def __call__(self, text: str, lang: str | None = None) -> list[str]:
+        return self.of_words(words(text), lang)
+
+    def of_words(self, found: list[str], lang: str | None = None) -> list[str]:
+        """:meth:`__call__` for words already split by :func:`words` (split once, use twice)."""
         table = self._tables.get(lang)
         if table is None:
             table = self._tables[lang] = _WordTerms(stop_words_for(lang))
-        found = words(text)
         kept = list(filter(None, map(table.__getitem__, found)))
         return kept or [stem(word) for word in found]
