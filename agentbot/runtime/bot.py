@@ -53,6 +53,7 @@ from agentbot.runtime.dispatch import SessionStarted, chat_id_of
 from agentbot.runtime.handle import PluginBot
 from agentbot.runtime.ledger import Ledger
 from agentbot.runtime.limits import TokenBucket
+from agentbot.runtime.logs import CHAT_ID
 from agentbot.runtime.outbound import Outbound
 from agentbot.runtime.plugins import LoadedPlugin, PluginHost
 from agentbot.runtime.ports import AgentClientLike, ClientFactory
@@ -313,6 +314,7 @@ class Bot:
         self._tg.start_soon(self._run_actor, actor, name=f"agentbot chat {actor.chat_id}")
 
     async def _run_actor(self, actor: ChatActor) -> None:
+        CHAT_ID.set(actor.chat_id)  # this task's context: every log line names the chat
         try:
             await actor.run()
         except Exception:

@@ -16,7 +16,10 @@ path and query are masked, since that is where hook URLs (Slack, Zapier) keep th
 A process running several bots (:mod:`agentbot.runtime.fleet`) names the bot in each line:
 :data:`BOT_NAME` is set in each bot's task (tasks it starts inherit it) and
 :class:`BotField`, a handler filter, copies it onto the record as ``bot`` — a JSON field,
-and ``[name]`` in a text line.
+and ``[name]`` in a text line. The same way each chat actor's task sets :data:`CHAT_ID` and
+the plugin host sets :data:`PLUGIN_NAME` around each hook call; the formatters read all
+three (:func:`context_fields`): JSON fields ``bot``, ``chat``, ``plugin``, and
+``[bot chat=… plugin=…]`` in a text line.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import json
 import logging
 import traceback
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal
 
@@ -34,12 +38,16 @@ import attrs
 
 __all__ = [
     "BOT_NAME",
+    "CHAT_ID",
+    "PLUGIN_NAME",
     "SECRET",
     "BotField",
     "LogFormat",
     "Redactor",
+    "context_fields",
     "formatter",
     "install_redaction",
+    "plugin_field",
     "secret_values",
     "uninstall_redaction",
 ]
@@ -189,6 +197,43 @@ def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
 
 BOT_NAME: ContextVar[str | None] = ContextVar("agentbot_bot_name", default=None)
 """The name of the bot whose task is running (set per bot by the fleet; None: one bot)."""
+CHAT_ID: ContextVar[str | None] = ContextVar("agentbot_chat_id", default=None)
+"""The chat whose actor is running (set in each chat actor's task; None: account-wide)."""
+PLUGIN_NAME: ContextVar[str | None] = ContextVar("agentbot_plugin_name", default=None)
+"""The plugin whose hook is running (set by the plugin host around each call)."""
+
+_CONTEXT_FIELDS: tuple[tuple[str, ContextVar[str | None]], ...] = (
+    ("bot", BOT_NAME),
+    ("chat", CHAT_ID),
+    ("plugin", PLUGIN_NAME),
+)
+
+
+@contextmanager
+def plugin_field(name: str) -> Iterator[None]:
+    """Name plugin ``name`` in every log line written while the block runs (this task)."""
+    token = PLUGIN_NAME.set(name)
+    try:
+        yield
+    finally:
+        PLUGIN_NAME.reset(token)
+
+
+def context_fields(record: logging.LogRecord) -> dict[str, str]:
+    """Return the record's ``bot``, ``chat`` and ``plugin``: its own, else the context's.
+
+    Read when the line is formatted, which happens in the logging call's own context (a
+    chat actor's task, a plugin's hook, the worker thread of a sync hook: anyio copies the
+    context there). Only ids and names: never a message text or a secret.
+    """
+    found: dict[str, str] = {}
+    for key, var in _CONTEXT_FIELDS:
+        value = getattr(record, key, None)
+        if value is None:
+            value = var.get()
+        if value is not None:
+            found[key] = str(value)
+    return found
 
 
 class BotField(logging.Filter):
@@ -202,17 +247,28 @@ class BotField(logging.Filter):
 
 
 class _TextFormatter(logging.Formatter):
+    """``12:00:01 INFO    [bot-a chat=c1 plugin=faq] agentbot.x: …`` (the bracket only when
+    one of them is known; the bot name bare, the others named)."""
+
     def __init__(self, redact: Redactor) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
-        self._with_bot = logging.Formatter(
-            "%(asctime)s %(levelname)-7s [%(bot)s] %(name)s: %(message)s", "%H:%M:%S"
+        self._with_context = logging.Formatter(
+            "%(asctime)s %(levelname)-7s [%(agentbot_context)s] %(name)s: %(message)s",
+            "%H:%M:%S",
         )
         self._redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
-        if getattr(record, "bot", None) is not None:
-            return self._redact(self._with_bot.format(record))
-        return self._redact(super().format(record))
+        fields = context_fields(record)
+        if not fields:
+            return self._redact(super().format(record))
+        parts = [fields["bot"]] if "bot" in fields else []
+        parts += [f"{key}={value}" for key, value in fields.items() if key != "bot"]
+        record.agentbot_context = " ".join(parts)
+        try:
+            return self._redact(self._with_context.format(record))
+        finally:
+            delattr(record, "agentbot_context")
 
 
 class _JsonFormatter(logging.Formatter):
@@ -229,6 +285,7 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        entry.update(context_fields(record))
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value if isinstance(value, str | int | float | bool) else repr(value)

@@ -47,6 +47,7 @@ import pluggy
 from agentbot.errors import AgentbotError, ConfigError, PluginError, safe_snippet
 from agentbot.runtime import hookspecs
 from agentbot.runtime.config import BotConfig, PluginSection
+from agentbot.runtime.logs import plugin_field
 from agentbot.runtime.sections import did_you_mean, location, structure_section
 
 __all__ = [
@@ -432,11 +433,15 @@ class PluginHost:
             if self._threaded(plugin, hook, function):
                 # A sync hook that blocks (a database, an HTTP call): in a worker thread it
                 # stalls only the chat that waits for it, within the same time budget.
-                values[index] = await self._in_thread(plugin, hook, function, call_kwargs, validate)
+                with plugin_field(plugin.name):  # the worker thread gets a copy of it
+                    values[index] = await self._in_thread(
+                        plugin, hook, function, call_kwargs, validate
+                    )
                 continue
             started = time.perf_counter()
             try:
-                result = function(**call_kwargs)
+                with plugin_field(plugin.name):  # log lines written by the hook name it
+                    result = function(**call_kwargs)
             except Exception as exc:
                 self._fail(plugin, hook, "raised", exc)
                 continue
@@ -533,7 +538,8 @@ class PluginHost:
         result: Any = None
         with anyio.move_on_after(self.hook_timeout_seconds) as scope:
             try:
-                result = await awaitable
+                with plugin_field(plugin.name):  # a coroutine runs here, when awaited
+                    result = await awaitable
             except Exception as exc:
                 self._fail(plugin, hook, "raised", exc)
                 return None
