@@ -31,6 +31,7 @@ SETTLE_ROUNDS = 50
 
 _SPIN_ROUNDS = 200  # turns spent spinning before polling gently (a plugin awaiting real I/O)
 _POLL_SECONDS = 0.002  # the gentle poll's interval: granularity, never a condition
+SANDBOX_URL = "http://sandbox"  # in-process: a client never resolves it
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,6 +242,40 @@ class BotHarness:
         )
         await self.settle()
         return SimulatedVisitor(self, str(result["visitor"]["id"]), name)
+
+    async def human_logs_in(self) -> None:
+        """The sandbox's human agent logs in, so ``bot.humans_online()`` lists them.
+
+        For plugins that behave differently when a colleague is online (after-hours cover,
+        an honest hand-off message). The human connects over the real client, as the
+        Smartsupp dashboard would, and stays online until the harness closes; the bot hears
+        ``agent.connected`` and this returns once it does and has settled.
+        """
+        from agentbot.client import AgentClient
+
+        assert self._tg is not None
+        config = self.sandbox_config
+        human = config.human
+        logged_in = anyio.Event()
+
+        async def stay_online() -> None:
+            async with AgentClient(
+                SANDBOX_URL,
+                agent_id=human.id,
+                key=config.account_key,
+                auth_token=human.auth_token,
+                eio=4,
+                asgi_app=self.app,
+            ):
+                logged_in.set()
+                await anyio.sleep_forever()
+
+        self._tg.start_soon(stay_online, name="agentbot harness: human agent")
+        with self._bounded("logging the human agent in"):
+            await logged_in.wait()
+            while human.id not in self.bot.humans_online():  # bot-side: look each turn
+                await anyio.lowlevel.checkpoint()
+        await self.settle()
 
     async def human_joins(self, visitor: SimulatedVisitor) -> None:
         """A human agent joins the visitor's chat (the bot should step back)."""

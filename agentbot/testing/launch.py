@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import attrs
 
-from agentbot.testing.harness import DEFAULT_WAIT_SECONDS, BotHarness, FailureLog
+from agentbot.testing.harness import DEFAULT_WAIT_SECONDS, SANDBOX_URL, BotHarness, FailureLog
 
 if TYPE_CHECKING:
     from agentbot.runtime.config import BotConfig
@@ -28,7 +28,6 @@ __all__ = ["PluginSpec", "bot_harness"]
 
 _HEARTBEAT_SECONDS = 2e6  # virtual time: out of reach, below the 2**31-1 ms handshake limit
 _FINAL_SETTLE_SECONDS = 2.0  # real seconds the harness gives the bot to settle on exit
-_BASE_URL = "http://sandbox"  # in-process: the client never resolves it
 
 PluginSpec = object | str | tuple[str, object]
 """A plugin for the harness: an object or module, an installed entry-point name, or
@@ -54,12 +53,12 @@ def _sandbox_credentials(sandbox_config: SandboxConfig, eio: int | None) -> dict
     from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
 
     env = {
-        "AGENTBOT_URL": _BASE_URL,
+        "AGENTBOT_URL": SANDBOX_URL,
         "AGENTBOT_AGENT_ID": sandbox_config.bot.id,
         "AGENTBOT_KEY": sandbox_config.account_key,
         "AGENTBOT_AUTH_TOKEN": sandbox_config.bot.auth_token,
         # The sandbox serves the REST API too, so the default send_via = "rest" works.
-        "AGENTBOT_API_URL": f"{_BASE_URL}{REST_PREFIX}",
+        "AGENTBOT_API_URL": f"{SANDBOX_URL}{REST_PREFIX}",
         "AGENTBOT_API_TOKEN": api_token_for(sandbox_config.bot),
     }
     if eio is not None:

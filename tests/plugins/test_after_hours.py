@@ -1,7 +1,8 @@
 """after_hours on the sandbox: away message once, e-mail capture, busy, track_visitors.
 
-The plugin reads wall time from a fixed moment given to it (its ``wall_clock``), so
-"Saturday night" is a value, not a wait.
+The tests run the shipped harness; after_hours loads from its entry point and reads the
+bot's wall time, which the harness starts at a given moment (``wall_time``) and moves with
+the virtual clock, so "Saturday night" is a value, not a wait.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from typing import Any
 import anyio
 import pytest
 
-from agentbot.runtime.clock import VirtualClock
+from agentbot.testing import BotHarness, HarnessFactory, SimulatedVisitor
 from agentbot_plugins._shared.leads import Outbox, WebhookConfig
-from agentbot_plugins.after_hours import AfterHours
 
-from .conftest import bot_with
 from .webhook_app import WebhookApp, serving
 
 PRAGUE = zoneinfo.ZoneInfo("Europe/Prague")
@@ -32,19 +31,34 @@ AWAY = (
 )
 
 
-def plugin_at(moment: float) -> list[tuple[str, object]]:
-    return [("after_hours", AfterHours(wall_clock=lambda: moment))]
+PACE = 30.0  # virtual seconds for the bot to send what it paced (8 s a message at most)
 
 
-async def test_closed_says_away_once_corrects_a_typo_and_stores_the_lead() -> None:
-    async with bot_with({"after_hours": OPTIONS}, extra=plugin_at(SATURDAY_NIGHT)) as h:
-        chat_id = await h.say("hello?", visitor="")
-        await h.say("anyone there?", visitor="")
-        await h.say("ada@example", visitor="")
-        await h.say("sorry, it is ada@example.com", visitor="")
-        await h.say("thanks!", visitor="")
-        messages = h.bot_messages(chat_id)
-        store = h.bot.plugin_storage("after_hours")
+def at(factory: HarnessFactory, moment: float, plugins: dict[str, Any], **smartsupp: Any) -> Any:
+    return factory(config={"smartsupp": smartsupp, "plugins": plugins}, wall_time=moment)
+
+
+def texts(visitor: SimulatedVisitor) -> list[str]:
+    return [reply.text for reply in visitor.replies()]
+
+
+async def say(h: BotHarness, visitor: SimulatedVisitor, text: str) -> None:
+    await visitor.say(text)
+    await h.advance(PACE)
+
+
+async def test_closed_says_away_once_corrects_a_typo_and_stores_the_lead(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    async with at(agentbot_harness, SATURDAY_NIGHT, {"after_hours": OPTIONS}) as h:
+        visitor = await h.visitor()
+        await say(h, visitor, "hello?")
+        await say(h, visitor, "anyone there?")
+        await say(h, visitor, "ada@example")
+        await say(h, visitor, "sorry, it is ada@example.com")
+        await say(h, visitor, "thanks!")
+        messages = texts(visitor)
+        store = h.plugin_storage("after_hours")
         records = [store.get(key) for key in store.keys("outbox:")]
     assert messages == [
         AWAY,
@@ -54,7 +68,7 @@ async def test_closed_says_away_once_corrects_a_typo_and_stores_the_lead() -> No
     (record,) = records
     assert record["delivered_at"] is None  # no webhook configured: kept in storage
     assert record["payload"]["email"] == "ada@example.com"
-    assert record["payload"]["chat_id"] == chat_id
+    assert record["payload"]["chat_id"] == visitor.chat_id
     assert record["payload"]["source"] == "after_hours"
     assert record["payload"]["messages"] == [
         "hello?",
@@ -64,80 +78,88 @@ async def test_closed_says_away_once_corrects_a_typo_and_stores_the_lead() -> No
     ]
 
 
-async def test_public_holiday_counts_as_closed() -> None:
+async def test_public_holiday_counts_as_closed(agentbot_harness: HarnessFactory) -> None:
     options = {**OPTIONS, "ask_email": False}
-    async with bot_with({"after_hours": options}, extra=plugin_at(CHRISTMAS_EVE_MORNING)) as h:
-        chat_id = await h.say("hi", visitor="")
-        messages = h.bot_messages(chat_id)
+    async with at(agentbot_harness, CHRISTMAS_EVE_MORNING, {"after_hours": options}) as h:
+        visitor = await h.visitor()
+        await say(h, visitor, "hi")
+        messages = texts(visitor)
     assert messages == [AWAY.split("\n\n")[0]]
 
 
-async def test_open_but_nobody_online_says_busy() -> None:
-    async with bot_with({"after_hours": OPTIONS}, extra=plugin_at(THURSDAY_MORNING)) as h:
+async def test_open_but_nobody_online_says_busy(agentbot_harness: HarnessFactory) -> None:
+    async with at(agentbot_harness, THURSDAY_MORNING, {"after_hours": OPTIONS}) as h:
         assert h.bot.humans_online() == ()
-        chat_id = await h.say("hi", visitor="")
-        messages = h.bot_messages(chat_id)
+        visitor = await h.visitor()
+        await say(h, visitor, "hi")
+        messages = texts(visitor)
     assert messages[0].startswith("Thanks for your message! All our colleagues are busy")
 
 
-async def test_open_hours_without_the_no_human_trigger_stay_silent() -> None:
+async def test_open_hours_without_the_no_human_trigger_stay_silent(
+    agentbot_harness: HarnessFactory,
+) -> None:
     options = {**OPTIONS, "when_no_human_online": False}
-    async with bot_with({"after_hours": options}, extra=plugin_at(THURSDAY_MORNING)) as h:
-        chat_id = await h.say("hi", visitor="")
-        await h.say("my email is ada@example.com", visitor="")
-        messages = h.bot_messages(chat_id)
-        leads = h.bot.plugin_storage("after_hours").keys("outbox:")
+    async with at(agentbot_harness, THURSDAY_MORNING, {"after_hours": options}) as h:
+        visitor = await h.visitor()
+        await say(h, visitor, "hi")
+        await say(h, visitor, "my email is ada@example.com")
+        messages = texts(visitor)
+        leads = h.plugin_storage("after_hours").keys("outbox:")
     assert messages == []
     assert leads == []
 
 
-async def test_greeter_and_faq_still_answer_next_to_the_away_message(tmp_path: Any) -> None:
+async def test_greeter_and_faq_still_answer_next_to_the_away_message(
+    agentbot_harness: HarnessFactory, tmp_path: Any
+) -> None:
     faq = tmp_path / "faq.toml"
     faq.write_text(
         '[[entry]]\nquestion = "What are your opening hours?"\nanswer = "Mon-Fri 9-17."\n',
         encoding="utf-8",
     )
     sections = {"faq": {"file": str(faq)}, "after_hours": {**OPTIONS, "ask_email": False}}
-    async with bot_with(sections, extra=plugin_at(SATURDAY_NIGHT)) as h:
-        chat_id = await h.say("what are your opening hours?", visitor="")
-        messages = h.bot_messages(chat_id)
+    async with at(agentbot_harness, SATURDAY_NIGHT, sections) as h:
+        visitor = await h.visitor()
+        await say(h, visitor, "what are your opening hours?")
+        messages = texts(visitor)
     assert messages == ["Mon-Fri 9-17.", AWAY.split("\n\n")[0]]
 
 
-async def test_track_visitors_follows_the_schedule() -> None:
+async def test_track_visitors_follows_the_schedule(agentbot_harness: HarnessFactory) -> None:
     options = {**OPTIONS, "track_visitors_when_open": True, "track_visitors_when_closed": False}
-    async with bot_with({"after_hours": options}, extra=plugin_at(THURSDAY_MORNING)) as h:
-        await h.wait_bot(lambda: h.bot.track_visitors)
-        await h.wait(
-            lambda: any(
-                c["trackVisitors"]
-                for c in h.control.connections(side="agent", agent_id=h.bot_id)["connections"]
-            )
-        )
-    async with bot_with(
-        {"after_hours": options}, extra=plugin_at(SATURDAY_NIGHT), track_visitors=True
-    ) as h:
-        await h.wait_bot(lambda: not h.bot.track_visitors)
+    async with at(agentbot_harness, THURSDAY_MORNING, {"after_hours": options}) as h:
+        assert h.bot.track_visitors
+        connections = h.control.connections(side="agent", agent_id=h.bot_id)["connections"]
+        assert any(c["trackVisitors"] for c in connections)
+    plugins = {"after_hours": options}
+    async with at(agentbot_harness, SATURDAY_NIGHT, plugins, track_visitors=True) as h:
+        assert not h.bot.track_visitors
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])  # uvicorn serves the webhook
-async def test_a_lead_reaches_the_webhook_in_the_background() -> None:
+async def test_a_lead_reaches_the_webhook_in_the_background(
+    agentbot_harness: HarnessFactory,
+) -> None:
     app = WebhookApp(failures=1)  # the first attempt fails: the retry delivers it
     async with serving(app) as base:
-        options = {**OPTIONS, "webhook": {"url": f"{base}/leads", "retry_initial_seconds": 5}}
-        clock = VirtualClock(autojump=True)  # wall time moves with it, so the retry falls due
-        plugin = AfterHours(wall_clock=lambda: SATURDAY_NIGHT + clock.now())
-        extra: list[tuple[str, object]] = [("after_hours", plugin)]
-        async with bot_with({"after_hours": options}, extra=extra, clock=clock) as h:
-            chat_id = await h.say("hi", visitor="")
-            await h.say("ada@example.com", visitor="")
-            messages = h.bot_messages(chat_id)
+        # idle_check_seconds: the idle delivery loop sleeps on the clock (the harness counts
+        # a background task waiting on anything but the clock as busy, i.e. not settled).
+        webhook = {"url": f"{base}/leads", "retry_initial_seconds": 5, "idle_check_seconds": 3600}
+        options = {**OPTIONS, "webhook": webhook}
+        # Wall time moves with the virtual clock, so the retry falls due within the pace.
+        async with at(agentbot_harness, SATURDAY_NIGHT, {"after_hours": options}) as h:
+            visitor = await h.visitor()
+            await say(h, visitor, "hi")
+            await say(h, visitor, "ada@example.com")
+            messages = texts(visitor)
             with anyio.fail_after(10):
                 await app.wait_attempts(2)
-            store = h.bot.plugin_storage("after_hours")
-            await h.wait_bot(lambda: not Outbox(store, config=WebhookConfig()).pending())
+            await h.settle()
+            store = h.plugin_storage("after_hours")
+            assert not Outbox(store, config=WebhookConfig()).pending()
     assert messages[-1] == "Thank you! We will write to ada@example.com as soon as we can."
     (payload,) = app.received
     assert payload["event"] == "lead"
     assert payload["email"] == "ada@example.com"
-    assert payload["chat_id"] == chat_id
+    assert payload["chat_id"] == visitor.chat_id

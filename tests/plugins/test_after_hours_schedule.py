@@ -8,12 +8,11 @@ import zoneinfo
 import pytest
 
 from agentbot import ConfigError
+from agentbot.testing import HarnessFactory
 from agentbot_plugins._shared.capture import LeadCapture
 from agentbot_plugins._shared.leads import WebhookConfig, find_email, is_valid_email
 from agentbot_plugins.after_hours import AfterHoursConfig, Schedule, ScheduleError
 from agentbot_plugins.after_hours.schedule import parse_ranges
-
-from .conftest import prepare
 
 PRAGUE = zoneinfo.ZoneInfo("Europe/Prague")
 WEEKDAYS = dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "09:00-12:00, 13:00-17:00")
@@ -104,18 +103,25 @@ def test_never_open_has_no_next_change() -> None:
         ({"closed_dates": ["24.12.2026"]}, "closed_dates"),
     ],
 )
-def test_bad_options_are_config_errors_naming_the_key(options: dict[str, object], key: str) -> None:
+async def test_bad_options_are_config_errors_naming_the_key(
+    agentbot_harness: HarnessFactory, options: dict[str, object], key: str
+) -> None:
     with pytest.raises(ConfigError, match=rf"\[plugins.after_hours\] {key}: ") as caught:
-        prepare({"after_hours": options})
+        async with agentbot_harness(config={"plugins": {"after_hours": options}}):
+            pass
     assert caught.value.key == key
 
 
-def test_webhook_url_is_a_secret_in_errors_and_reprs() -> None:
+async def test_webhook_url_is_a_secret_in_errors_and_reprs(
+    agentbot_harness: HarnessFactory,
+) -> None:
     secret = "https://hooks.example/T0KEN"
     config = AfterHoursConfig(webhook=WebhookConfig(url=secret))
     assert "T0KEN" not in repr(config)
+    options = {"webhook": {"url": "ftp://x/T0KEN"}}
     with pytest.raises(ConfigError) as caught:
-        prepare({"after_hours": {"webhook": {"url": "ftp://x/T0KEN"}}})
+        async with agentbot_harness(config={"plugins": {"after_hours": options}}):
+            pass
     assert "T0KEN" not in str(caught.value)
 
 

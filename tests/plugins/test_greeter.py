@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 
 from agentbot import Visitor
-from agentbot.runtime.clock import VirtualClock
+from agentbot.testing import HarnessFactory
 from agentbot_plugins._shared.templates import render, render_first, visitor_fields
 from agentbot_plugins.greeter import GreeterConfig, choose_greeting
-
-from .conftest import bot_with, prepare
 
 # -- templates --------------------------------------------------------------------------------
 
@@ -70,58 +68,83 @@ def test_config_rejects_an_empty_template_list() -> None:
 
 
 # -- on the sandbox ---------------------------------------------------------------------------
+# The shipped harness, as a third-party plugin's tests use it: greeter loads from its entry
+# point and its options come from a bot.toml-shaped config. ``PACE`` virtual seconds let the
+# bot send whatever it paced (pacing caps one message at 8 s).
+
+PACE = 30.0
+TRACKING = {"track_visitors": True}
 
 
-async def test_greets_once_per_chat_by_name_on_the_first_message() -> None:
-    async with bot_with({"greeter": {}}, track_visitors=True) as h:
-        h.visitor("Ada Lovelace", lang="en")
-        chat_id = await h.say("hello")
-        await h.say("are you there?")
-        assert h.bot_messages(chat_id) == ["Hi Ada! How can I help you today?"]
+async def test_greets_once_per_chat_by_name_on_the_first_message(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    config = {"smartsupp": TRACKING, "plugins": {"greeter": {}}}
+    async with agentbot_harness(config=config) as h:
+        visitor = await h.visitor("Ada Lovelace", lang="en")
+        await visitor.say("hello")
+        await h.advance(PACE)
+        await visitor.say("are you there?")
+        await h.advance(PACE)
+        assert [r.text for r in visitor.replies()] == ["Hi Ada! How can I help you today?"]
 
 
-async def test_unknown_name_gets_a_greeting_without_one() -> None:
-    async with bot_with({"greeter": {}}) as h:
-        chat_id = await h.say("hi", visitor="")
-        assert h.bot_messages(chat_id) == ["Hi! How can I help you today?"]
+async def test_unknown_name_gets_a_greeting_without_one(agentbot_harness: HarnessFactory) -> None:
+    async with agentbot_harness(config={"plugins": {"greeter": {}}}) as h:
+        visitor = await h.visitor()
+        await visitor.say("hi")
+        await h.advance(PACE)
+        assert [r.text for r in visitor.replies()] == ["Hi! How can I help you today?"]
 
 
-async def test_greets_in_czech_for_a_czech_visitor() -> None:
-    async with bot_with({"greeter": {}}, track_visitors=True) as h:
-        h.visitor("Jana", lang="cs")
-        chat_id = await h.say("dobrý den", visitor="Jana")
-        assert h.bot_messages(chat_id) == ["Dobrý den! S čím vám mohu pomoci?"]
+async def test_greets_in_czech_for_a_czech_visitor(agentbot_harness: HarnessFactory) -> None:
+    config = {"smartsupp": TRACKING, "plugins": {"greeter": {}}}
+    async with agentbot_harness(config=config) as h:
+        visitor = await h.visitor("Jana", lang="cs")
+        await visitor.say("dobrý den")
+        await h.advance(PACE)
+        assert [r.text for r in visitor.replies()] == ["Dobrý den! S čím vám mohu pomoci?"]
 
 
-async def test_silent_when_a_human_already_joined() -> None:
-    clock = VirtualClock()
-    async with bot_with({"greeter": {"on": "chat_opened"}}, clock=clock) as h:
-        chat_id = h.write("hello")
-        h.control.agent_join(chat_id)
-        await h.settle()
-        await clock.advance(60)
-        await h.settle()
-        assert h.bot_messages(chat_id) == []
+async def test_silent_when_a_human_already_joined(agentbot_harness: HarnessFactory) -> None:
+    async with agentbot_harness(config={"plugins": {"greeter": {"on": "chat_opened"}}}) as h:
+        visitor = await h.visitor("Ada")
+        await visitor.say("hello")  # the greeting is paced: virtual time has not moved yet
+        await h.human_joins(visitor)
+        await h.advance(60)
+        assert visitor.replies() == []
 
 
-async def test_greets_when_the_chat_opens_if_configured() -> None:
-    async with bot_with({"greeter": {"on": "chat_opened", "greetings": {"en": "Hello!"}}}) as h:
-        chat_id = await h.say("hi")
-        assert h.bot_messages(chat_id) == ["Hello!"]
+async def test_greets_when_the_chat_opens_if_configured(agentbot_harness: HarnessFactory) -> None:
+    options = {"on": "chat_opened", "greetings": {"en": "Hello!"}}
+    async with agentbot_harness(config={"plugins": {"greeter": options}}) as h:
+        visitor = await h.visitor("Ada")
+        await visitor.say("hi")
+        await h.advance(PACE)
+        assert [r.text for r in visitor.replies()] == ["Hello!"]
 
 
-async def test_a_returning_visitor_is_welcomed_back() -> None:
-    async with bot_with({"greeter": {}}) as h:
-        first = await h.say("hi", visitor="")
-        h.control.close_chat(first, by="visitor")
-        await h.settle()
-        second = await h.say("hi again", visitor="")
+async def test_a_returning_visitor_is_welcomed_back(agentbot_harness: HarnessFactory) -> None:
+    async with agentbot_harness(config={"plugins": {"greeter": {}}}) as h:
+        visitor = await h.visitor()
+        await visitor.say("hi")
+        await h.advance(PACE)
+        first = visitor.chat_id
+        await visitor.close_chat()
+        await visitor.say("hi again")
+        await h.advance(PACE)
+        second = visitor.chat_id
         assert first != second
-        assert h.bot_messages(second) == ["Welcome back! How can I help?"]
+        replies = [r.text for r in visitor.replies() if r.chat_id == second]
+        assert replies == ["Welcome back! How can I help?"]
 
 
-def test_bad_option_stops_the_bot_with_a_clear_error() -> None:
+async def test_bad_option_stops_the_bot_with_a_clear_error(
+    agentbot_harness: HarnessFactory,
+) -> None:
     from agentbot import ConfigError
 
+    config = {"plugins": {"greeter": {"on": "sometimes"}}}
     with pytest.raises(ConfigError, match=r"\[plugins.greeter\] on: expected one of"):
-        prepare({"greeter": {"on": "sometimes"}})
+        async with agentbot_harness(config=config):
+            pass

@@ -1,7 +1,8 @@
 """handoff: phrase detection (pure) and handing chats over on the sandbox.
 
-The wait before the bot comes back runs on the runtime clock: autojumping (the wait is over
-at once) unless a test moves a manual VirtualClock itself.
+The sandbox tests run the shipped harness (handoff from its entry point, options from a
+bot.toml-shaped config). The wait before the bot comes back runs on the harness's virtual
+clock, so each test says how much time passes.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from agentbot.runtime.clock import VirtualClock
+from agentbot.testing import BotHarness, HarnessFactory, SimulatedVisitor
 from agentbot_plugins.handoff import DEFAULT_PHRASES, Handoff, PhraseMatcher
-
-from .conftest import Harness, bot_with
 
 ONLINE = "Of course, I'm passing you to a colleague. Someone will be with you shortly."
 OFFLINE = (
@@ -60,25 +59,39 @@ def test_configured_phrases_replace_a_languages_defaults() -> None:
 
 # -- on the sandbox -------------------------------------------------------------------------
 
+WALL_TIME = 1.79e9  # stamped on the leads
+PACE = 20.0  # virtual seconds for the bot to send what it paced; shorter than the 60 s wait
 
-def handoff_plugin() -> list[tuple[str, object]]:
-    return [("handoff", Handoff(wall_clock=lambda: 1.79e9))]
+
+def harness(factory: HarnessFactory, plugins: dict[str, dict[str, Any]]) -> Any:
+    return factory(config={"plugins": plugins}, wall_time=WALL_TIME)
 
 
-def outbox(h: Harness) -> list[dict[str, Any]]:
-    store = h.bot.plugin_storage("handoff")
+def outbox(h: BotHarness) -> list[dict[str, Any]]:
+    store = h.plugin_storage("handoff")
     return [store.get(key)["payload"] for key in store.keys("outbox:")]
 
 
-async def test_asking_for_a_human_hands_off_honestly_and_the_bot_goes_quiet() -> None:
-    # come_back off: the autojumping clock would end the 60 s wait at once.
+def texts(visitor: SimulatedVisitor) -> list[str]:
+    return [reply.text for reply in visitor.replies()]
+
+
+async def say(h: BotHarness, visitor: SimulatedVisitor, text: str) -> None:
+    await visitor.say(text)
+    await h.advance(PACE)
+
+
+async def test_asking_for_a_human_hands_off_honestly_and_the_bot_goes_quiet(
+    agentbot_harness: HarnessFactory,
+) -> None:
     sections: dict[str, dict[str, Any]] = {"greeter": {}, "handoff": {"come_back": False}}
-    async with bot_with(sections, extra=handoff_plugin()) as h:
-        chat_id = await h.say("hello", visitor="")
-        await h.say("can I talk to a human?", visitor="")
-        await h.say("hello??", visitor="")
-        messages = h.bot_messages(chat_id)
-        quiet = h.bot.chats.is_quiet(chat_id)
+    async with harness(agentbot_harness, sections) as h:
+        visitor = await h.visitor()
+        await say(h, visitor, "hello")
+        await say(h, visitor, "can I talk to a human?")
+        await say(h, visitor, "hello??")
+        messages = texts(visitor)
+        quiet = h.bot.chats.is_quiet(visitor.chat_id)
         (note,) = outbox(h)
     assert messages == ["Hi! How can I help you today?", OFFLINE]
     assert quiet
@@ -88,23 +101,28 @@ async def test_asking_for_a_human_hands_off_honestly_and_the_bot_goes_quiet() ->
     assert note["messages"] == ["hello", "can I talk to a human?"]
 
 
-async def test_with_a_human_online_the_message_says_so() -> None:
-    sections: dict[str, dict[str, Any]] = {"handoff": {"come_back": False}}
-    async with bot_with(sections, extra=handoff_plugin(), human_online=True) as h:
-        assert h.bot.humans_online() == (h.sandbox.config.human.id,)
-        chat_id = await h.say("operator please", visitor="")
-        messages = h.bot_messages(chat_id)
+async def test_with_a_human_online_the_message_says_so(agentbot_harness: HarnessFactory) -> None:
+    async with harness(agentbot_harness, {"handoff": {"come_back": False}}) as h:
+        await h.human_logs_in()
+        assert h.bot.humans_online() == (h.human_id,)
+        visitor = await h.visitor()
+        await say(h, visitor, "operator please")
+        messages = texts(visitor)
     assert messages == [ONLINE]
 
 
-async def test_nobody_takes_it_so_the_bot_comes_back_once_and_takes_a_message() -> None:
-    async with bot_with({"handoff": {}}, extra=handoff_plugin()) as h:
-        chat_id = await h.say("human please", visitor="")
-        await h.wait(lambda: len(h.bot_messages(chat_id)) == 2)  # the 60 s wait ran out
-        await h.say("ada@example", visitor="")
-        await h.say("ada@example.com", visitor="")
-        await h.say("thanks", visitor="")  # comes back only once
-        messages = h.bot_messages(chat_id)
+async def test_nobody_takes_it_so_the_bot_comes_back_once_and_takes_a_message(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    async with harness(agentbot_harness, {"handoff": {}}) as h:
+        visitor = await h.visitor()
+        await visitor.say("human please")
+        await h.advance(120)  # the 60 s wait runs out
+        assert len(texts(visitor)) == 2
+        await say(h, visitor, "ada@example")
+        await say(h, visitor, "ada@example.com")
+        await say(h, visitor, "thanks")  # comes back only once
+        messages = texts(visitor)
         notes = outbox(h)
     assert messages == [
         OFFLINE,
@@ -118,63 +136,77 @@ async def test_nobody_takes_it_so_the_bot_comes_back_once_and_takes_a_message() 
     assert lead["source"] == "handoff"
 
 
-async def test_a_human_joining_in_time_means_no_coming_back() -> None:
-    clock = VirtualClock()  # manual: the human joins within the 60 s wait
-    plugin = Handoff(wall_clock=lambda: 1.79e9)
-    async with bot_with({"handoff": {}}, extra=[("handoff", plugin)], clock=clock) as h:
-        chat_id = h.write("human please", visitor="")
-        await h.wait_bot(lambda: clock.sleeper_count >= 2)  # paced message + the 60 s timer
-        await clock.advance(30)
-        await h.wait(lambda: h.bot_messages(chat_id) == [OFFLINE])
-        h.control.agent_join(chat_id)
-        await h.wait_bot(lambda: plugin.chats[chat_id].human_came)
-        await clock.advance(1000)
-        await h.wait_bot(lambda: clock.sleeper_count == 0)  # the timer ran and stayed quiet
-        h.write("hello?", visitor="")
-        await h.wait_bot(lambda: "hello?" in plugin.chats[chat_id].messages)
-        await clock.advance(1000)
-        messages = h.bot_messages(chat_id)
+async def test_a_human_joining_in_time_means_no_coming_back(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    async with harness(agentbot_harness, {"handoff": {}}) as h:
+        plugin = h.plugin("handoff")
+        assert isinstance(plugin, Handoff)
+        visitor = await h.visitor()
+        await visitor.say("human please")
+        await h.settle()
+        chat_id = visitor.chat_id
+        assert chat_id is not None
+        assert h.clock.sleeper_count >= 2  # paced message + the 60 s timer
+        await h.advance(30)
+        assert texts(visitor) == [OFFLINE]
+        await h.human_joins(visitor)
+        assert plugin.chats[chat_id].human_came
+        await h.advance(1000)
+        assert h.clock.sleeper_count == 0  # the timer ran and stayed quiet
+        await visitor.say("hello?")
+        await h.settle()
+        assert "hello?" in plugin.chats[chat_id].messages
+        await h.advance(1000)
+        messages = texts(visitor)
     assert messages == [OFFLINE]
 
 
-async def test_a_streak_of_unanswered_messages_proposes_the_hand_off() -> None:
+async def test_a_streak_of_unanswered_messages_proposes_the_hand_off(
+    agentbot_harness: HarnessFactory,
+) -> None:
     sections: dict[str, dict[str, Any]] = {"handoff": {"unanswered_streak": 2, "come_back": False}}
-    async with bot_with(sections, extra=handoff_plugin()) as h:
-        chat_id = await h.say("blorp", visitor="")
-        await h.say("flurb?", visitor="")
-        await h.say("still there?", visitor="")
-        messages = h.bot_messages(chat_id)
-        quiet = h.bot.chats.is_quiet(chat_id)
+    async with harness(agentbot_harness, sections) as h:
+        visitor = await h.visitor()
+        await say(h, visitor, "blorp")
+        await say(h, visitor, "flurb?")
+        await say(h, visitor, "still there?")
+        messages = texts(visitor)
+        quiet = h.bot.chats.is_quiet(visitor.chat_id)
         (note,) = outbox(h)
     assert messages == [OFFLINE]
     assert quiet
     assert note["reason"] == "unanswered"
 
 
-async def test_a_confident_answer_beats_the_streak(tmp_path: Any) -> None:
+async def test_a_confident_answer_beats_the_streak(
+    agentbot_harness: HarnessFactory, tmp_path: Any
+) -> None:
     faq = tmp_path / "faq.toml"
     faq.write_text('[[entry]]\nquestion = "Do you ship abroad?"\nanswer = "Yes."\n', "utf-8")
     sections = {"faq": {"file": str(faq)}, "handoff": {"unanswered_streak": 2}}
-    async with bot_with(sections, extra=handoff_plugin()) as h:
-        chat_id = await h.say("blorp", visitor="")
-        await h.say("do you ship abroad?", visitor="")
-        messages = h.bot_messages(chat_id)
-        quiet = h.bot.chats.is_quiet(chat_id)
+    async with harness(agentbot_harness, sections) as h:
+        visitor = await h.visitor()
+        await say(h, visitor, "blorp")
+        await say(h, visitor, "do you ship abroad?")
+        messages = texts(visitor)
+        quiet = h.bot.chats.is_quiet(visitor.chat_id)
     assert messages == ["Yes."]
     assert not quiet
 
 
-async def test_the_come_back_timer_runs_on_the_runtime_clock() -> None:
-    clock = VirtualClock()  # manual: pacing and the timer wait for the test
-    plugin = Handoff(wall_clock=lambda: 1.79e9)
-    async with bot_with({"handoff": {}}, extra=[("handoff", plugin)], clock=clock) as h:
-        chat_id = h.write("human please", visitor="")
-        await h.wait_bot(lambda: clock.sleeper_count >= 2)  # paced message + the 60 s timer
-        await clock.advance(30)
-        await h.wait(lambda: h.bot_messages(chat_id) == [OFFLINE])
-        await clock.advance(31)  # 61 s after the hand-off
-        await h.wait_bot(lambda: clock.sleeper_count >= 1)  # the come-back message, paced
-        await clock.advance(30)
-        await h.wait(lambda: len(h.bot_messages(chat_id)) == 2)
-        messages = h.bot_messages(chat_id)
+async def test_the_come_back_timer_runs_on_the_runtime_clock(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    async with harness(agentbot_harness, {"handoff": {}}) as h:
+        visitor = await h.visitor()
+        await visitor.say("human please")
+        await h.settle()
+        assert h.clock.sleeper_count >= 2  # paced message + the 60 s timer
+        await h.advance(30)
+        assert texts(visitor) == [OFFLINE]
+        await h.advance(29)  # 59 s after the hand-off: still waiting
+        assert texts(visitor) == [OFFLINE]
+        await h.advance(32)  # the timer fell due; the come-back message is paced (≤ 8 s)
+        messages = texts(visitor)
     assert messages == [OFFLINE, COMEBACK]

@@ -26,7 +26,7 @@ from agentbot.runtime.config import BotConfig, RuntimeSettings, SmartsuppSetting
 from agentbot.runtime.metrics import Metrics
 from agentbot.runtime.storage import MEMORY, Storage
 from agentbot.sandbox import SandboxConfig, create_app
-from tests.plugins.conftest import bot_with
+from agentbot.testing import HarnessFactory
 
 from .test_e2e_sandbox import FAST_RECONNECT, WAIT_SECONDS, Echo, bot_on_sandbox
 from .test_metrics import ops, samples, value
@@ -168,17 +168,24 @@ answer = "2-4 days."
 """
 
 
-async def test_the_faq_plugin_counts_each_decision_by_kind(tmp_path: Path) -> None:
+async def test_the_faq_plugin_counts_each_decision_by_kind(
+    tmp_path: Path, agentbot_harness: HarnessFactory
+) -> None:
     faq_file = tmp_path / "faq.toml"
     faq_file.write_text(FAQ, encoding="utf-8")
     options = {"file": str(faq_file), "follow_up": True, "clarify_threshold": 0.3}
     metrics = Metrics()
-    async with bot_with({"faq": options}) as h:
+    async with agentbot_harness(config={"plugins": {"faq": options}}) as h:
         h.bot.observer = metrics.add_bot("bot-a", h.bot)
-        await h.say("when are you open")  # answer
-        await h.say("no")  # follow_up: the answer to "did that answer your question?"
-        await h.say("shipping info", visitor="Bo")  # clarify: "did you mean…?"
-        await h.say("what's the weather like in Prague", visitor="Cy")  # silent
+        ada, bo, cy = [await h.visitor(name) for name in ("Ada", "Bo", "Cy")]
+        for visitor, text in [
+            (ada, "when are you open"),  # answer
+            (ada, "no"),  # follow_up: the answer to "did that answer your question?"
+            (bo, "shipping info"),  # clarify: "did you mean…?"
+            (cy, "what's the weather like in Prague"),  # silent
+        ]:
+            await visitor.say(text)
+            await h.advance(30)  # virtual: the paced reply is out
         found = await scrape(metrics)
     for kind in ("answer", "follow_up", "clarify", "silent"):
         counted = value(found, "agentbot_faq_decisions_total", bot="bot-a", kind=kind)
