@@ -129,6 +129,17 @@ async def bot_on_sandbox(
     in_process: bool = False,
     send_via: str = "rest",
 ) -> AsyncIterator[Harness]:
+    """A Bot and the sandbox over real loopback sockets (uvicorn), for the runtime's own tests.
+
+    Why not the shipped ``agentbot_harness``: that one is in-process only (ASGI, no socket)
+    and owns its clock, which is right for plugins but not for these tests. They need what it
+    cannot give: the sandbox behind a real uvicorn server (TCP, Engine.IO 3 and 4 upgrades,
+    dropped sockets), the choice of ``send_via``, and a clock the test chooses (autojumping,
+    manual, or the real clock for the hang guard). ``in_process=True`` is kept for the trio
+    runs of the same cases (uvicorn serves asyncio only) and for runtime-level tests
+    (metrics, durable state, log context) that drive the bot's internals with such a clock;
+    a test about a plugin's behaviour belongs on ``agentbot_harness`` instead.
+    """
     sandbox_config = SandboxConfig()
     app = create_app(sandbox_config)
     clock = clock if clock is not None else VirtualClock(autojump=True)
