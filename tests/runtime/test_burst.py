@@ -10,8 +10,9 @@ The real sandbox, in-process over ASGI (both backends), opens ``CHATS`` chats an
 ``chat.opened`` back to back, the way its own visitor flow does (one ``chat.opened`` per new
 chat, wire shapes from agentbot.sandbox.wire). Memory: the chat-actor cap is lowered so the
 burst goes far past it, and tracemalloc's peak over the burst stays under a stated bound.
-Heartbeat: the sandbox pings every 50 ms with socket.io 2's default 5 s timeout (EIO 4:
-the server pings; EIO 3: the bot pings and waits for the pong), on the real clock. Frames are
+Heartbeat: the sandbox pings every 50 ms with a 5 s timeout, a quarter of engine.io 3.6's
+default 20 s (tests/interop/node_modules/engine.io/lib/server.js; EIO 4: the server pings;
+EIO 3: the bot pings and waits for the pong), on the real clock. Frames are
 in order, so every ping or pong sits behind the burst: a bot that cannot digest the burst
 within the timeout misses one and is dropped, which shows as a second login (with 10,000
 chats and a 1.5 s timeout it does, on both versions). The tests wait for nothing but the
