@@ -160,6 +160,13 @@ RULES: tuple[Rule, ...] = (
         example=("agentbot/runtime/bot.py", "import agentbot.cli\n"),
     ),
     Rule(
+        name="the-package-never-imports-tools",
+        why="tools/ (docs generator, SDK build) serves the repository and is not shipped",
+        applies_to=("agentbot", "agentbot_plugins"),
+        forbidden=("tools",),
+        example=("agentbot/cli.py", "from tools import docs_gen\n"),
+    ),
+    Rule(
         name="public-code-uses-the-public-api",
         why="plugins and examples prove the public API: agentbot's re-exported names only",
         applies_to=PUBLIC_CODE,
