@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agentbot_plugins.faq import FaqIndex, load_faq
+from agentbot_plugins.faq import FaqIndex, load_faq, semantic
 from agentbot_plugins.faq.semantic import SemanticIndex, cache_key
 
 EVAL = Path(__file__).resolve().parent.parent / "data" / "faq_eval"
@@ -78,3 +78,22 @@ def test_cached_hybrid_index_ranks_exactly_as_a_fresh_one(tmp_path: Path) -> Non
 
 def _flat(texts: list[list[str]]) -> list[str]:
     return [text for group in texts for text in group]
+
+
+def test_two_pass_search_of_a_large_index_finds_what_the_exact_one_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Large is > 4 x PREFILTER_ROWS phrasings: made small here so the test stays fast.
+    monkeypatch.setattr(semantic, "PREFILTER_ROWS", 16)
+    entries = load_faq(EVAL / "faq.toml").entries
+    texts = [list(entry.phrasings) for entry in entries]
+    two_pass = SemanticIndex(texts)
+    assert two_pass._coarse is not None  # the two-pass path is the one under test
+    monkeypatch.setattr(semantic, "PREFILTER_ROWS", 10**6)
+    exact = SemanticIndex(texts)
+    assert exact._coarse is None
+    for question in ("how long does delivery take", "can I pay by card", "wo ist mein paket"):
+        query = exact.embed([question])
+        a, b = exact.similarities_to(query), two_pass.similarities_to(query)
+        assert int(a.argmax()) == int(b.argmax())
+        assert float(b.max()) == pytest.approx(float(a.max()), abs=1e-5)
