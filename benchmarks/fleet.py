@@ -10,7 +10,8 @@ whose every login would be announced to all the others. Then, in this process:
 * a :class:`~agentbot.runtime.fleet.Fleet` of ``--bots`` bots (socket transport, no plugins,
   each with its own SQLite file in a temporary folder) logs in; the RSS this adds, divided
   by the number of bots, is the cost of one idle bot in-process; login time is from each
-  Bot's ``run()`` to its logged-in report, all bots starting at once;
+  Bot's ``run()`` to its logged-in report, the fleet letting ``--max-logins`` log in at a
+  time (its ``max_concurrent_logins``), and the time until all are logged in is printed too;
 * the fleet's CPU time over ``--idle-seconds`` of idling (heartbeats only);
 * ``--processes`` separate ``agentbot run`` processes, one bot each: their RSS, and the
   total extrapolated to ``--bots`` processes (said so in the output).
@@ -103,7 +104,12 @@ def bot_settings(index: int, urls: list[str], per_account: int) -> dict[str, Any
 
 
 async def measure_fleet(
-    bots: int, urls: list[str], per_account: int, folder: Path, idle_seconds: float
+    bots: int,
+    urls: list[str],
+    per_account: int,
+    folder: Path,
+    idle_seconds: float,
+    max_logins: int,
 ) -> dict[str, float]:
     from agentbot.runtime.bot import Bot
     from agentbot.runtime.config import BotConfig, RuntimeSettings, SmartsuppSettings
@@ -141,9 +147,11 @@ async def measure_fleet(
     ]
     gc.collect()
     before = rss_bytes()
-    fleet = Fleet(members, make_bot=make_bot)
+    fleet = Fleet(members, make_bot=make_bot, max_concurrent_logins=max_logins)
     async with anyio.create_task_group() as tg:
+        began = time.perf_counter()
         await tg.start(fleet.run)
+        up_seconds = time.perf_counter() - began
         logged_in = sum(1 for state in fleet.states.values() if state == "logged_in")
         await anyio.sleep(2.0)  # let the login-time resyncs and first heartbeats settle
         gc.collect()
@@ -161,6 +169,7 @@ async def measure_fleet(
         "login_p50_ms": _quantile(login_seconds, 0.50) * 1000,
         "login_p99_ms": _quantile(login_seconds, 0.99) * 1000,
         "login_max_ms": (login_seconds[-1] if login_seconds else math.nan) * 1000,
+        "up_seconds": up_seconds,
         "idle_cpu_percent": cpu * 100,
     }
 
@@ -227,11 +236,17 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=30)
     parser.add_argument("--bots-per-account", type=int, default=10)
     parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--max-logins", type=int, default=None, help="the fleet's max_concurrent_logins"
+    )
     parser.add_argument("--serve-sandbox", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_sandbox is not None:
         serve_sandboxes(args.serve_sandbox, args.bots_per_account)
         return
+    from agentbot.runtime.fleet import DEFAULT_MAX_CONCURRENT_LOGINS
+
+    max_logins = args.max_logins or DEFAULT_MAX_CONCURRENT_LOGINS
     total = args.bots + args.processes
     serve = ["--serve-sandbox", str(total), "--bots-per-account", str(args.bots_per_account)]
     sandbox = subprocess.Popen(
@@ -245,7 +260,13 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as temp:
             folder = Path(temp)
             fleet = anyio.run(
-                measure_fleet, args.bots, urls, args.bots_per_account, folder, args.idle_seconds
+                measure_fleet,
+                args.bots,
+                urls,
+                args.bots_per_account,
+                folder,
+                args.idle_seconds,
+                max_logins,
             )
             rss = measure_processes(args.processes, args.bots, urls, args.bots_per_account, folder)
     except Exception as exc:
@@ -262,8 +283,9 @@ def main() -> None:
         f" (process total {fleet['rss_total_mb']:.1f} MB)"
     )
     print(
-        f"    login (all at once) p50 {fleet['login_p50_ms']:.0f} ms, "
-        f"p99 {fleet['login_p99_ms']:.0f} ms, max {fleet['login_max_ms']:.0f} ms"
+        f"    login ({max_logins} at a time) p50 {fleet['login_p50_ms']:.0f} ms, "
+        f"p99 {fleet['login_p99_ms']:.0f} ms, max {fleet['login_max_ms']:.0f} ms; "
+        f"all {args.bots} logged in after {fleet['up_seconds']:.1f} s"
     )
     print(
         f"    CPU at idle over {args.idle_seconds:g} s: {fleet['idle_cpu_percent']:.2f} % of a core"

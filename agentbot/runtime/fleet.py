@@ -55,6 +55,7 @@ from agentbot.runtime.replica import run_replica
 from agentbot.runtime.storage import Storage
 
 __all__ = [
+    "DEFAULT_MAX_CONCURRENT_LOGINS",
     "FLEET_STORAGE_DIR",
     "Fleet",
     "LoginRetry",
@@ -69,6 +70,11 @@ logger = logging.getLogger(__name__)
 
 FLEET_STORAGE_DIR = "fleet"
 """Folder (in the user data dir) of the SQLite files of fleet bots without storage_path."""
+
+DEFAULT_MAX_CONCURRENT_LOGINS = 32
+"""How many bots of a fleet log in at once; the others wait their turn (see :class:`Fleet`)."""
+_OPENING_THREADS = 4
+"""Worker threads opening the bots' SQLite files at start."""
 
 BotFactory = Callable[[str, BotConfig, Storage | None], Bot]
 
@@ -195,7 +201,13 @@ class Fleet:
     ``make_bot(name, config, storage)`` builds each bot (tests hand in sandbox wiring);
     ``metrics`` is the process's one registry (made if not given); ``clock`` paces the login
     retries (``retry``); ``open_storage(member)`` opens a bot's store (default: its own
-    SQLite file, :func:`storage_path_for`).
+    SQLite file, :func:`storage_path_for`, opened in a worker thread).
+
+    At most ``max_concurrent_logins`` bots log in at once. A thousand simultaneous logins
+    queue their handshakes behind one another on the one event loop and on the server; each
+    took longer than the client's login timeout (10 s), failed, and was retried with
+    backoff, so a large fleet never came up. In turns, each login takes what one login
+    takes, and the fleet is up in about ``bots / max_concurrent_logins`` login times.
     """
 
     def __init__(
@@ -208,7 +220,10 @@ class Fleet:
         retry: LoginRetry | None = None,
         open_storage: Callable[[Member], Storage | None] | None = None,
         seed: int | None = None,
+        max_concurrent_logins: int = DEFAULT_MAX_CONCURRENT_LOGINS,
     ) -> None:
+        if max_concurrent_logins < 1:
+            raise ConfigError(f"max_concurrent_logins must be >= 1, got {max_concurrent_logins}")
         names = [m.name for m in members]
         if len(set(names)) != len(names):
             raise ConfigError("fleet bot names must be unique")
@@ -227,6 +242,9 @@ class Fleet:
         self._stopping = False
         self._cancel: anyio.CancelScope | None = None
         self._sleeps: dict[str, anyio.CancelScope] = {}
+        self.max_concurrent_logins = max_concurrent_logins
+        self._logins: anyio.Semaphore | None = None  # made in run(): bound to its event loop
+        self._opening: anyio.CapacityLimiter | None = None
 
     @property
     def listen(self) -> str | None:
@@ -246,6 +264,8 @@ class Fleet:
         wait for a fleet with a broken bot in it. Returns when every bot is done.
         """
         listen = self.listen
+        self._logins = anyio.Semaphore(self.max_concurrent_logins)
+        self._opening = anyio.CapacityLimiter(_OPENING_THREADS)
         async with anyio.create_task_group() as tg:
             self._cancel = tg.cancel_scope
             if listen is not None:
@@ -292,7 +312,11 @@ class Fleet:
         name = member.name
         BOT_NAME.set(name)  # this task's context: every log line of this bot names it
         try:
-            storage = self._open_storage(member)
+            # In a worker thread: opening a SQLite file (WAL set-up, schema) takes ~9 ms of
+            # file I/O, and a thousand of them on the event loop stalled every login.
+            storage = await anyio.to_thread.run_sync(
+                self._open_storage, member, limiter=self._opening
+            )
         except AgentbotError as exc:
             logger.error("bot %s cannot open its storage: %s; left stopped", name, exc)
             self.states[name] = "failed"
@@ -316,21 +340,27 @@ class Fleet:
             bot.observer = self.metrics.add_bot(name, bot)
             self.states[name] = "starting"
 
-            def logged_in(_bot: object = None) -> None:
+            slot = _LoginSlot(self._logins)
+
+            def logged_in(_bot: object = None, *, slot: _LoginSlot = slot) -> None:
                 nonlocal attempt
+                slot.release()
                 self.states[name] = "logged_in"
                 attempt = 0
                 settle(name)
 
-            def standby() -> None:
+            def standby(*, slot: _LoginSlot = slot) -> None:
+                slot.release()  # waiting for the lease is not a login
                 self.states[name] = "standby"
                 settle(name)  # another replica runs this bot; the fleet is up without it
 
             try:
                 self._redact_plugin_secrets(bot)
+                await slot.acquire()
                 # Through the lease (with storage_url): a bot another process runs waits.
                 await run_replica(bot, task_status=_Started(logged_in), on_standby=standby)
             except Exception as exc:
+                slot.release()
                 failure = _single_error(exc)  # trio hands a task's error in a group
                 if isinstance(failure, AuthFailure):
                     bot.closed_reason = "auth_failure"
@@ -372,6 +402,7 @@ class Fleet:
                 # One bot's fault (a plugin that does not load, a bug) stops only that bot.
                 logger.error("bot %s failed: %s; left stopped", name, failure, exc_info=exc)
                 return
+            slot.release()
             self.states[name] = "stopped"
             if bot.closed_reason is not None:
                 logger.warning("bot %s stopped: %s", name, bot.closed_reason)
@@ -396,6 +427,25 @@ def _single_error(exc: BaseException) -> BaseException:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     return exc
+
+
+class _LoginSlot:
+    """One bot's turn among the fleet's concurrent logins, released once (logged in, gave
+    up, or went standby), whichever comes first."""
+
+    def __init__(self, semaphore: anyio.Semaphore | None) -> None:
+        self._semaphore = semaphore
+        self._held = False
+
+    async def acquire(self) -> None:
+        if self._semaphore is not None:
+            await self._semaphore.acquire()
+            self._held = True
+
+    def release(self) -> None:
+        if self._held and self._semaphore is not None:
+            self._held = False
+            self._semaphore.release()
 
 
 class _Started:

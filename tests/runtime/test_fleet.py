@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.abc
+import anyio.lowlevel
 import pytest
 
 from agentbot import Reply, hookimpl
@@ -81,7 +83,12 @@ def member(name: str, app: Any, url: str, *, key: str | None = None) -> Member:
 
 
 def fleet_on(
-    members: list[tuple[Member, Any]], *, backend: str, clock: VirtualClock | None = None
+    members: list[tuple[Member, Any]],
+    *,
+    backend: str,
+    clock: VirtualClock | None = None,
+    bot_class: type[Bot] = Bot,
+    max_concurrent_logins: int = 32,
 ) -> Fleet:
     apps = {m.name: app for m, app in members}
 
@@ -101,7 +108,7 @@ def fleet_on(
                 asgi_app=app if in_process else None,
             )
 
-        return Bot(
+        return bot_class(
             config,
             plugins=[("signed", Signed(name))],
             connect=connect,
@@ -117,6 +124,7 @@ def fleet_on(
         clock=clock,
         retry=LoginRetry(initial_delay_seconds=5.0),
         seed=1,
+        max_concurrent_logins=max_concurrent_logins,
     )
 
 
@@ -357,3 +365,44 @@ async def test_the_bots_of_a_fleet_share_one_tls_context(
         await rest.aclose()
     assert len(made) == 1  # three bots' socket clients, one context
     shared_ssl_context.cache_clear()
+
+
+async def test_bots_log_in_in_turns_at_most_max_concurrent_logins_at_once(
+    anyio_backend: str,
+) -> None:
+    """A thousand logins at once each outlasted the login timeout; in turns, each is quick."""
+    in_flight: list[str] = []
+    most = 0
+
+    class Counted(Bot):
+        async def run(
+            self, *, task_status: anyio.abc.TaskStatus[Bot] = anyio.TASK_STATUS_IGNORED
+        ) -> None:
+            nonlocal most
+            name = self.config.smartsupp.agent_id + self.config.smartsupp.url
+            in_flight.append(name)
+            most = max(most, len(in_flight))
+            outer = task_status
+
+            class Done:
+                def started(self, value: Any = None) -> None:
+                    in_flight.remove(name)
+                    outer.started(value)
+
+            await anyio.lowlevel.checkpoint()  # let the others start, were they allowed to
+            await super().run(task_status=Done())
+
+    async with sandboxes(4, backend=anyio_backend) as found:
+        fleet = fleet_on(
+            [(member(f"b{i}", app, url), app) for i, (app, url) in enumerate(found)],
+            backend=anyio_backend,
+            bot_class=Counted,
+            max_concurrent_logins=2,
+        )
+        async with anyio.create_task_group() as tg:
+            with anyio.fail_after(WAIT_SECONDS):
+                await tg.start(fleet.run)
+            assert set(fleet.states.values()) == {"logged_in"}
+            fleet.stop()
+    assert most == 2
+    assert in_flight == []
