@@ -32,7 +32,9 @@ import anyio.abc
 import psycopg
 
 from agentbot.runtime.bot import Bot
+from agentbot.runtime.clock import RealClock
 from agentbot.runtime.lease import Lease, LeaseLost
+from agentbot.runtime.retention import prune_daily
 from agentbot.runtime.wiring import bot_namespace
 
 __all__ = ["ACTIVE", "LOST", "STANDBY", "lease_for", "run_replica"]
@@ -79,7 +81,7 @@ async def run_replica(
     """
     lease = lease or lease_for(bot)
     if lease is None:
-        await bot.run(task_status=task_status)
+        await _run_pruning_daily(bot, task_status)
         return
     bot.replica_role = STANDBY
     try:
@@ -99,10 +101,27 @@ async def run_replica(
                 return
             bot.replica_role = ACTIVE
             logger.info("active: this replica holds the lease; logging in")
-            await bot.run(task_status=task_status)
+            await _run_pruning_daily(bot, task_status)
             tg.cancel_scope.cancel()  # hold's clean-up releases the lease
     finally:
         lease.close()
+
+
+async def _run_pruning_daily(bot: Bot, task_status: anyio.abc.TaskStatus[Bot]) -> None:
+    """:meth:`Bot.run`, with the store pruned past retention daily beside it (retention.py).
+
+    Here, not in the Bot: only the active replica prunes, and the task is not one of the
+    plugins' background tasks (a harness counts those to tell an idle bot from a busy one).
+    On the real clock only: a test's virtual clock records every sleep (and an autojumping
+    one would spin through the days); tests drive :func:`prune_daily` themselves.
+    """
+    if not isinstance(bot.clock, RealClock):
+        await bot.run(task_status=task_status)
+        return
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(prune_daily, bot, name="agentbot retention")
+        await bot.run(task_status=task_status)
+        tg.cancel_scope.cancel()
 
 
 async def _try_once(lease: Lease) -> bool:

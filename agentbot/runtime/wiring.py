@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from agentbot.runtime.config import BotConfig
 
 __all__ = [
+    "apply_retention",
     "bot_namespace",
     "default_client",
     "default_outbound",
@@ -67,8 +68,18 @@ def open_storage(config: BotConfig) -> Storage:
 
 def open_ledger(bot: Bot, storage: Storage) -> Ledger:
     """The bot's ledger in ``storage``, with rows past retention forgotten."""
-    runtime = bot.config.runtime
     ledger = Ledger(storage, bot_namespace(bot.config), wall_clock=bot.wall_clock)
+    apply_retention(bot, ledger, storage)
+    return ledger
+
+
+def apply_retention(bot: Bot, ledger: Ledger, storage: Storage) -> None:
+    """Forget ledger rows, leads, notes and questions past ``[runtime]`` retention.
+
+    At every start (:func:`open_ledger`) and daily while the bot runs
+    (:func:`~agentbot.runtime.retention.prune_daily`).
+    """
+    runtime = bot.config.runtime
     removed = ledger.expire(
         closed_after_seconds=runtime.chat_state_retention_days * _DAY_SECONDS,
         idle_after_seconds=runtime.seen_retention_days * _DAY_SECONDS,
@@ -76,16 +87,12 @@ def open_ledger(bot: Bot, storage: Storage) -> Ledger:
     if removed:
         logger.debug("forgot %d ledger rows past retention", removed)
     prune_store(bot, storage)
-    return ledger
 
 
 def prune_store(bot: Bot, storage: Storage) -> None:
-    """Forget leads, hand-off notes and questions past ``[runtime]`` retention (SQLite)."""
-    from agentbot.runtime.pg_storage import PgStorage
-
-    # PgStorage subclasses Storage (to stand in for it) but has no ``plugin_kv`` table.
-    if not isinstance(storage, Storage) or isinstance(storage, PgStorage):
-        return  # another store (PostgreSQL): not pruned here
+    """Forget leads, hand-off notes and questions past ``[runtime]`` retention."""
+    if not isinstance(storage, Storage):
+        return  # another store (a test's): not pruned here
     pruned = prune_retention(storage, bot.config, now=bot.wall_clock())
     if any(pruned.values()):
         logger.info("retention: forgot %s", ", ".join(f"{n} {k}" for k, n in pruned.items()))
