@@ -29,11 +29,13 @@ Not a test: nothing here asserts on speed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import multiprocessing
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -73,6 +75,7 @@ def _server_main(port_queue: Any, results: Any, plans: dict[str, list[tuple[Any,
     import asyncio
 
     import websockets.asyncio.server as ws_server
+    from websockets.exceptions import ConnectionClosed
 
     async def handler(ws: Any) -> None:
         label = ws.request.path.strip("/").split("/")[0]
@@ -90,6 +93,10 @@ def _server_main(port_queue: Any, results: Any, plans: dict[str, list[tuple[Any,
         await ws.send("40")
 
         async def reader() -> None:
+            with contextlib.suppress(ConnectionClosed):  # the client left: how each run ends
+                await read_frames()
+
+        async def read_frames() -> None:
             async for frame in ws:
                 now = time.perf_counter()
                 if frame == "2":
@@ -184,13 +191,18 @@ def _server_main(port_queue: Any, results: Any, plans: dict[str, list[tuple[Any,
                 latencies.extend(typing_on[chat] - t for chat, t in sent_at.items())
             report.append({"kind": kind, "chats": chats, "latencies": latencies})
         results.put((label, report))
-        task.cancel()
-        await ws.close()
+        # The client ends the connection when it has its figures (a close from here would
+        # make the bot reconnect and log it); the reader returns then.
+        await task
 
     async def main() -> None:
+        # SIGTERM (Process.terminate) closes the server cleanly: no traceback at shutdown.
+        loop = asyncio.get_running_loop()
+        stop = loop.create_future()
+        loop.add_signal_handler(signal.SIGTERM, stop.set_result, None)
         async with ws_server.serve(handler, "127.0.0.1", 0, compression=None, max_size=None) as srv:
             port_queue.put(srv.sockets[0].getsockname()[1])
-            await asyncio.Future()
+            await stop
 
     asyncio.run(main())
 
@@ -320,7 +332,8 @@ def _bot_config(url: str, *, time_scale: float, storage: Path) -> Any:
 
     return BotConfig(
         path=None,
-        smartsupp=SmartsuppSettings(url=url, agent_id="1", key="k"),
+        # The stand-in speaks the socket protocol only: replies go over it, not REST.
+        smartsupp=SmartsuppSettings(url=url, agent_id="1", key="k", send_via="socket"),
         pacing=PacingSettings(time_scale=time_scale),
         # The limits that protect a real account would throttle a benchmark: lift them.
         runtime=RuntimeSettings(
