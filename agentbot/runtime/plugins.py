@@ -514,15 +514,7 @@ class PluginHost:
                 self._fail(plugin, hook, "raised", exc)
                 return None
         if scope.cancelled_caught:
-            self.timeouts[plugin.name] += 1
-            logger.error(
-                "plugin %s: sync %s blocked past its time budget of %.2f s and was abandoned "
-                "(%d timeouts so far)",
-                plugin.name,
-                hook,
-                self.hook_timeout_seconds,
-                self.timeouts[plugin.name],
-            )
+            self._over_budget(plugin, f"sync {hook} blocked past", "abandoned")
             return None
         if inspect.isawaitable(result):
             return await self._await_one(plugin, hook, result, validate)
@@ -544,17 +536,21 @@ class PluginHost:
                 self._fail(plugin, hook, "raised", exc)
                 return None
         if scope.cancelled_caught:
-            self.timeouts[plugin.name] += 1
-            logger.error(
-                "plugin %s: %s exceeded its time budget of %.2f s and was cancelled "
-                "(%d timeouts so far)",
-                plugin.name,
-                hook,
-                self.hook_timeout_seconds,
-                self.timeouts[plugin.name],
-            )
+            self._over_budget(plugin, f"{hook} exceeded", "cancelled")
             return None
         return self._checked(plugin, hook, result, validate)
+
+    def _over_budget(self, plugin: LoadedPlugin, what: str, outcome: str) -> None:
+        """Count a hook that overran ``hook_timeout_seconds`` and say so, once, in one shape."""
+        self.timeouts[plugin.name] += 1
+        logger.error(
+            "plugin %s: %s its time budget of %.2f s and was %s (%d timeouts so far)",
+            plugin.name,
+            what,
+            self.hook_timeout_seconds,
+            outcome,
+            self.timeouts[plugin.name],
+        )
 
     def _checked(
         self, plugin: LoadedPlugin, hook: str, result: Any, validate: Callable[[Any], Any] | None

@@ -7,8 +7,9 @@ actions on live connections and live in :mod:`agentbot.sandbox.hub`. Nothing her
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 __all__ = [
     "DEFAULT_MALFORMED_FRAME",
@@ -131,18 +132,10 @@ class Faults:
 
     def take_rest_fault(self, operation: str, agent_id: str | None) -> RestFault | None:
         """Return the REST fault that applies to this request (consuming one use), or None."""
-        for fault in self.rest_faults:
-            if fault.operation is not None and fault.operation != operation:
-                continue
-            if fault.agent_id is not None and fault.agent_id != agent_id:
-                continue
-            fault.applied += 1
-            if fault.remaining is not None:
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self.rest_faults.remove(fault)
-            return fault
-        return None
+        return _take(
+            self.rest_faults,
+            lambda f: f.operation in (None, operation) and f.agent_id in (None, agent_id),
+        )
 
     def add_ack_fault(
         self,
@@ -168,18 +161,9 @@ class Faults:
 
     def take_ack_fault(self, request: str, agent_id: str | None) -> AckFault | None:
         """Return the fault that applies to this reply (consuming one use), or None."""
-        for fault in self.ack_faults:
-            if fault.request != request:
-                continue
-            if fault.agent_id is not None and fault.agent_id != agent_id:
-                continue
-            fault.applied += 1
-            if fault.remaining is not None:
-                fault.remaining -= 1
-                if fault.remaining <= 0:
-                    self.ack_faults.remove(fault)
-            return fault
-        return None
+        return _take(
+            self.ack_faults, lambda f: f.request == request and f.agent_id in (None, agent_id)
+        )
 
     def clear(self) -> None:
         """Remove every standing fault."""
@@ -195,3 +179,19 @@ class Faults:
             {"kind": "heartbeat", "agentId": agent} for agent in sorted(self.silent_agents)
         )
         return items
+
+
+_Fault = TypeVar("_Fault", AckFault, RestFault)
+
+
+def _take(standing: list[_Fault], applies: Callable[[_Fault], bool]) -> _Fault | None:
+    """The first standing fault that ``applies``, with one use counted (gone when used up)."""
+    for fault in standing:
+        if applies(fault):
+            fault.applied += 1
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    standing.remove(fault)
+            return fault
+    return None

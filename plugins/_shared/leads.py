@@ -21,6 +21,8 @@ import httpx
 
 from agentbot import AgentbotError, PluginBot
 
+from .urls import check_http_url
+
 __all__ = [
     "DeliveryLoop",
     "Lead",
@@ -135,18 +137,8 @@ def _positive(_instance: object, attribute: attrs.Attribute[Any], value: float) 
 
 
 def _webhook_url(_instance: object, attribute: attrs.Attribute[Any], value: str | None) -> None:
-    if value is None:
-        return
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"{attribute.name} must start with http:// or https://")
-    # Checked now, as httpx will: a bad port or host would otherwise only fail at the first
-    # lead. The message leaves the URL out (it often carries a token).
-    try:
-        host = httpx.URL(value).host
-    except httpx.InvalidURL:
-        host = ""
-    if not host:
-        raise ValueError(f"{attribute.name} is not a valid URL (check the host and port)")
+    if value is not None:
+        check_http_url(attribute.name, value)
 
 
 def _webhook_headers(

@@ -35,6 +35,7 @@ import httpx
 
 from agentbot import Message, PluginBot, Reply, hookimpl, mask_identifiers
 
+from .._shared.urls import check_http_url
 from ..faq import Faq, FaqConfig, FaqFileError, FaqIndex
 from ..faq.matcher import METHOD_THRESHOLDS
 from .completions import Completion, CompletionError, CompletionsClient
@@ -73,14 +74,7 @@ def _non_negative(_instance: object, attribute: attrs.Attribute[Any], value: flo
 
 
 def _base_url(_instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"{attribute.name} must start with http:// or https://")
-    try:
-        host = httpx.URL(value).host
-    except httpx.InvalidURL:
-        host = ""
-    if not host:
-        raise ValueError(f"{attribute.name} is not a valid URL (check the host and port)")
+    check_http_url(attribute.name, value)
 
 
 def _top_k(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
