@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 import anyio
 import anyio.lowlevel
 
-__all__ = ["Clock", "RealClock", "VirtualClock"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "wait_for"]
 
 
 @runtime_checkable
@@ -160,3 +160,33 @@ class VirtualClock:
 
     def __repr__(self) -> str:
         return f"VirtualClock(now={self._now!r}, sleepers={self.sleeper_count})"
+
+
+async def wait_for(clock: Clock, event: anyio.Event, *, deadline: float | None = None) -> bool:
+    """Wait until ``event`` is set or ``clock`` reaches ``deadline`` (None: never); True if set.
+
+    Why through the clock even without a deadline: the wait is a sleep on ``clock`` (until
+    ``math.inf``), so a :class:`VirtualClock` counts the task among its sleepers and a test
+    harness sees it as idle; a bare ``event.wait()`` would look busy for ever.
+    """
+    if deadline is not None and math.isnan(deadline):
+        raise ValueError("cannot wait until NaN")
+    if event.is_set():
+        await anyio.lowlevel.checkpoint()
+        return True
+    woken = False
+    async with anyio.create_task_group() as tg:
+
+        async def alarm() -> None:
+            await clock.sleep_until(math.inf if deadline is None else deadline)
+            tg.cancel_scope.cancel()
+
+        async def wake() -> None:
+            nonlocal woken
+            await event.wait()
+            woken = True
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(alarm)
+        tg.start_soon(wake)
+    return woken

@@ -21,9 +21,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
+import anyio
 import anyio.from_thread
 
 from agentbot.errors import ActionUnsupported, AgentbotError, PluginError
+from agentbot.runtime.clock import wait_for
 from agentbot.runtime.storage import KeyValueStore
 
 if TYPE_CHECKING:
@@ -474,6 +476,31 @@ class PluginBot:
         if math.isnan(deadline):
             raise ValueError("cannot sleep until NaN")
         await self._bot.clock.sleep_until(deadline)
+
+    async def wait_for(self, event: anyio.Event, *, deadline: float | None = None) -> bool:
+        """Wait until ``event`` is set or :meth:`now` reaches ``deadline``; True if set.
+
+        Parameters:
+
+        - ``event``: an :class:`anyio.Event` another part of the plugin sets (a hook that
+          queued work for a background task, say).
+        - ``deadline``: a moment on the runtime clock; None (the default): no time limit.
+
+        Why not ``await event.wait()``: the wait parks on the runtime clock (until
+        ``deadline``, or forever), so the test harness sees a task that waits here as idle,
+        just like one in :meth:`sleep_until`; a task blocked on anything else counts as busy
+        and a test's ``settle()`` never returns. Cancelled like any sleep. Returns at once
+        (True) if ``event`` is already set. A NaN deadline raises ``ValueError``.
+
+        Example (a background queue, woken by a hook or every 10 minutes)::
+
+            while True:
+                woken = state.changed
+                await flush(state)
+                await bot.wait_for(woken, deadline=bot.now() + 600)
+                state.changed = anyio.Event()
+        """
+        return await wait_for(self._bot.clock, event, deadline=deadline)
 
     # -- metrics ---------------------------------------------------------------------------
 

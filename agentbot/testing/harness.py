@@ -150,8 +150,9 @@ class BotHarness:
         return self._undelivered
 
     def _busy_actors(self) -> int:
-        # Busy chats plus running plugin background tasks: each is either asleep on the
-        # virtual clock (then it is also one of the clock's sleepers) or still working.
+        # Busy chats plus running plugin background tasks: each is either parked on the
+        # virtual clock (bot.sleep_until, bot.wait_for: then it is also one of the clock's
+        # sleepers) or still working. A task blocked on anything else counts as working.
         return self.bot.busy_actors() + self.bot.background_tasks
 
     def _quiet(self) -> bool:
@@ -176,7 +177,9 @@ class BotHarness:
             raise HarnessTimeout(
                 f"{what} took more than {self.wait_seconds:g} s of real time: the bot or a "
                 f"plugin hangs (undelivered messages: {self._undelivered or 'none'}, busy chats: "
-                f"{self._busy_actors()}, clock sleepers: {self.clock.sleeper_count})"
+                f"{self.bot.busy_actors()}, plugin background tasks: {self.bot.background_tasks}"
+                f", clock sleepers: {self.clock.sleeper_count}; a background task waiting "
+                "other than in bot.sleep_until or bot.wait_for counts as busy)"
                 f"{self._failure_note()}"
             ) from None
 

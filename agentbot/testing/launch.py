@@ -348,8 +348,8 @@ async def bot_harness(
             async with anyio.create_task_group() as tg:
                 harness._tg = tg
                 tg.start_soon(harness._watch_changes, name="agentbot harness: change counter")
-                await harness._start_bot()
                 try:
+                    await harness._start_bot()  # a start that never settles: unwrapped too
                     yield harness
                     # Let late plugin failures surface for the strict check; a bot that is
                     # stuck was already reported by the wait that found it stuck.

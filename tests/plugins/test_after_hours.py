@@ -143,9 +143,9 @@ async def test_a_lead_reaches_the_webhook_in_the_background(
 ) -> None:
     app = WebhookApp(failures=1)  # the first attempt fails: the retry delivers it
     async with serving(app) as base:
-        # idle_check_seconds: the idle delivery loop sleeps on the clock (the harness counts
-        # a background task waiting on anything but the clock as busy, i.e. not settled).
-        webhook = {"url": f"{base}/leads", "retry_initial_seconds": 5, "idle_check_seconds": 3600}
+        # No idle_check_seconds: the idle delivery loop waits for the next lead without a
+        # deadline (bot.wait_for), and the harness still settles around it.
+        webhook = {"url": f"{base}/leads", "retry_initial_seconds": 5}
         options = {**OPTIONS, "webhook": webhook}
         # Wall time moves with the virtual clock, so the retry falls due within the pace.
         async with at(agentbot_harness, SATURDAY_NIGHT, {"after_hours": options}) as h:

@@ -13,7 +13,7 @@ import anyio
 import attrs
 import pytest
 
-from agentbot.runtime.clock import VirtualClock
+from agentbot.runtime.clock import VirtualClock, wait_for
 from agentbot.runtime.storage import MEMORY, Storage
 from agentbot_plugins._shared.leads import (
     DeliveryLoop,
@@ -128,6 +128,9 @@ class ClockBot:
 
     async def sleep_until(self, deadline: float) -> None:
         await self.clock.sleep_until(deadline)
+
+    async def wait_for(self, event: anyio.Event, *, deadline: float | None = None) -> bool:
+        return await wait_for(self.clock, event, deadline=deadline)
 
     def wall_time(self) -> float:
         return EPOCH + self.clock.now()

@@ -412,6 +412,87 @@ async def test_the_harness_waits_for_a_plugin_doing_real_work(
         assert (await visitor.next_reply()).text == f"sum: {sum(range(300_000))}"
 
 
+class Queued:
+    """A hook queues the chat; a background task answers, woken by an event (no deadline)."""
+
+    def __init__(self) -> None:
+        self.queue: list[str] = []
+        self.changed = anyio.Event()
+        self.rounds = 0
+
+    @agentbot.hookimpl
+    def on_start(self, bot: agentbot.PluginBot) -> None:
+        bot.start_soon(self.work, bot, name="queue")
+
+    @agentbot.hookimpl
+    def on_visitor_message(self, chat_id: str) -> None:
+        self.queue.append(chat_id)
+        self.changed.set()
+
+    async def work(self, bot: agentbot.PluginBot) -> None:
+        while True:
+            self.rounds += 1
+            woken = self.changed
+            while self.queue:
+                bot.say(self.queue.pop(0), "queued for you")
+            # The runtime's wait: parked on its clock, so the harness sees an idle task.
+            assert await bot.wait_for(woken)
+            self.changed = anyio.Event()
+
+
+async def test_a_background_task_waiting_on_bot_wait_for_lets_the_harness_settle(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    plugin = Queued()
+    async with agentbot_harness(plugins=[plugin]) as harness:
+        await harness.settle()  # the idle task waits without a deadline: settled
+        assert harness.bot.background_tasks == 1
+        assert harness.clock.sleeper_count >= 1
+        visitor = await harness.visitor()
+        await visitor.say("hi")
+        assert (await visitor.next_reply()).text == "queued for you"
+        await visitor.say("again")
+        assert (await visitor.next_reply()).text == "queued for you"
+        await visitor.expect_no_reply()
+    assert plugin.rounds == 3
+
+
+async def test_bot_wait_for_returns_false_at_its_deadline(
+    agentbot_harness: HarnessFactory,
+) -> None:
+    results: list[tuple[bool, float]] = []
+
+    class Times:
+        @agentbot.hookimpl
+        def on_start(self, bot: agentbot.PluginBot) -> None:
+            bot.start_soon(self.work, bot)
+
+        async def work(self, bot: agentbot.PluginBot) -> None:
+            never = anyio.Event()
+            results.append((await bot.wait_for(never, deadline=bot.now() + 90), bot.now()))
+            done = anyio.Event()
+            done.set()
+            results.append((await bot.wait_for(done, deadline=bot.now() + 90), bot.now()))
+
+    async with agentbot_harness(plugins=[Times()]) as harness:
+        start = harness.now()
+        await harness.advance(89)
+        assert results == []
+        await harness.advance(1)
+    assert results == [(False, start + 90), (True, start + 90)]
+
+
+async def test_a_background_task_blocked_outside_the_runtime_never_settles() -> None:
+    class Blocked:
+        @agentbot.hookimpl
+        def on_start(self, bot: agentbot.PluginBot) -> None:
+            bot.start_soon(anyio.Event().wait)  # not bot.wait_for: the harness cannot tell
+
+    with pytest.raises(HarnessTimeout, match="plugin background tasks: 1, clock sleepers: 0"):
+        async with bot_harness(plugins=[Blocked()], wait_seconds=0.2):
+            pass
+
+
 async def test_a_dropped_link_and_a_server_error_reach_the_plugins(
     agentbot_harness: HarnessFactory,
 ) -> None:
