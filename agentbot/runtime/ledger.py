@@ -10,7 +10,8 @@ things are written down before they matter, in the bot's storage (SQLite by defa
 * **inbox** — every visitor message the bot took in, with the decision about it (``answered``,
   ``unanswered``, ``dropped``). A message already here is never handled again (the server replays
   recent messages after a reconnect); one without a decision was being handled when the process
-  died, and is handled again at the next login if still relevant;
+  died, and is handled again at the next login if still relevant. It is the one record of
+  answered ids (it replaced the store's global ``seen_message`` table, now dropped);
 * **outbox** — every message the bot chose to send, recorded *before* it is sent
   (``planned``), marked ``sending`` with the attempt's time just before the request leaves, and
   ``sent`` only when the server acknowledged it (socket ack or REST response). An entry left
@@ -19,8 +20,9 @@ things are written down before they matter, in the bot's storage (SQLite by defa
 
 Rows are keyed by a **namespace** (the agent and a digest of the server URL and account key),
 so two bots, or one bot against two sandboxes, never share answers. The account key itself is
-never stored. Closed chats and old rows expire (``[runtime] chat_state_retention_days``,
-``seen_retention_days``).
+never stored. Closed chats and old rows expire (:meth:`Ledger.expire`, at every start and daily:
+``[runtime] chat_state_retention_days`` for closed chats, ``seen_retention_days`` for the
+inbox, settled outbox entries and idle chats).
 
 The SQL is the common subset of SQLite and PostgreSQL (``?`` placeholders, ``ON CONFLICT``), run
 through the store's one guarded ``execute``.

@@ -2,7 +2,7 @@
 
 Selected by ``[runtime] storage_url = "postgresql://…"`` (SQLite stays the embedded
 default). It offers what :class:`~agentbot.runtime.storage.Storage` offers — each plugin's
-key-value store, the answered message ids, ``ensure_schema`` / ``execute`` — keyed by a
+key-value store, ``ensure_schema`` / ``execute`` (the ledger's tables) — keyed by a
 *namespace* (one per bot, the ledger's: :func:`agentbot.runtime.wiring.bot_namespace`), so
 many bots share one database and never see each other's rows.
 
@@ -36,14 +36,13 @@ error (:func:`describe_url` keeps host, port and database only).
 
 from __future__ import annotations
 
-import collections
 import json
 import logging
 import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -51,12 +50,11 @@ import psycopg
 import psycopg.conninfo
 
 from agentbot.errors import ConfigError
-from agentbot.runtime.storage import PluginStore, Rows, SeenMessages, Storage, StorageError
+from agentbot.runtime.storage import PluginStore, Rows, Storage, StorageError
 
 __all__ = [
     "MIGRATIONS",
     "PgPluginStore",
-    "PgSeenMessages",
     "PgStorage",
     "apply_migrations",
     "describe_url",
@@ -91,6 +89,10 @@ MIGRATIONS: tuple[str, ...] = (
         generation BIGINT NOT NULL,
         expires_at DOUBLE PRECISION NOT NULL
     );
+    """,
+    # 2: the ledger's inbox (namespaced, with outcomes) now holds the answered message ids
+    """
+    DROP TABLE IF EXISTS agentbot_seen_message;
     """,
 )
 
@@ -171,7 +173,7 @@ def _qmarks_to_pyformat(sql: str) -> str:
 
 
 class PgStorage(Storage):
-    """Every plugin's store and the answered ids of one bot (``namespace``) in PostgreSQL.
+    """Every plugin's store and the ledger's tables of one bot (``namespace``) in PostgreSQL.
 
     Opening connects, migrates, loads the namespace into memory and starts the writer
     thread; :meth:`close` flushes and stops it. Raises :class:`ConfigError` when the server
@@ -206,7 +208,6 @@ class PgStorage(Storage):
         try:
             self._migrate()
             self._load()
-            self.seen = PgSeenMessages(self)
         except psycopg.Error as exc:
             self._direct.close()
             raise ConfigError(
@@ -530,75 +531,6 @@ class PgPluginStore(PluginStore):
 
     def __repr__(self) -> str:
         return f"PgPluginStore(plugin={self.plugin!r})"
-
-
-class PgSeenMessages(SeenMessages):
-    """The answered message ids of one bot: all in memory (loaded at open), writes queued.
-
-    Same two steps as the SQLite store: :meth:`reserve` on arrival (memory only, no round
-    trip), :meth:`add` when about to send. To be sure an ``add`` is durable before the
-    message leaves — what a failover must rely on — await :meth:`PgStorage.wait_flushed`.
-    """
-
-    _storage: PgStorage
-
-    def __init__(self, storage: PgStorage) -> None:
-        super().__init__(storage)
-        rows = storage._direct.execute(
-            "SELECT message_id, seen_at FROM agentbot_seen_message WHERE namespace = %s",
-            (storage.namespace,),
-        ).fetchall()
-        self._answered: dict[str, float] = {message_id: seen_at for message_id, seen_at in rows}
-        self._cache: collections.OrderedDict[str, None] = collections.OrderedDict()
-
-    def reserve(self, message_id: str) -> bool:
-        """Take ``message_id`` on; return False if seen before (here or answered earlier)."""
-        message_id = _pg_param(message_id)
-        if message_id in self._cache:
-            self._cache.move_to_end(message_id)
-            return False
-        self._remember(message_id)
-        return message_id not in self._answered
-
-    def add(self, message_id: str) -> bool:
-        """Record ``message_id`` as answered; return True if it was not stored before."""
-        message_id = _pg_param(message_id)
-        self._remember(message_id)
-        if message_id in self._answered:
-            return False
-        storage = self._storage
-        now = storage._now()
-        storage._enqueue(
-            "INSERT INTO agentbot_seen_message (namespace, message_id, seen_at) "
-            "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
-            (storage.namespace, message_id, now),
-        )
-        self._answered[message_id] = now
-        return True
-
-    def __contains__(self, message_id: object) -> bool:
-        if not isinstance(message_id, str):
-            return False
-        message_id = _pg_param(message_id)
-        return message_id in self._cache or message_id in self._answered
-
-    def prune(self, *, older_than_seconds: float) -> int:
-        """Forget ids recorded more than ``older_than_seconds`` ago; return how many."""
-        storage = self._storage
-        cutoff = storage._now() - older_than_seconds
-        old = [mid for mid, seen_at in self._answered.items() if seen_at < cutoff]
-        for message_id in old:
-            del self._answered[message_id]
-        storage._enqueue(
-            "DELETE FROM agentbot_seen_message WHERE namespace = %s AND seen_at < %s",
-            (storage.namespace, cutoff),
-        )
-        self._cache.clear()
-        return len(old)
-
-    def ids(self) -> Iterable[str]:
-        """Return the answered ids held (for data export and erasure)."""
-        return list(self._answered)
 
 
 _MISSING: Any = object()

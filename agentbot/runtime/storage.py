@@ -1,14 +1,13 @@
-"""Durable state on SQLite: each plugin's key-value store and the ids the bot has seen.
-
-Two jobs, one file:
+"""Durable state on SQLite: each plugin's key-value store and the tables runtime parts add.
 
 * ``bot.storage`` for plugins — a small key-value store per plugin (JSON values), so a
   greeter can remember whom it greeted and an FAQ its hit counts, across restarts. Plugins
   see only the :class:`KeyValueStore` protocol, so a shared server store can replace SQLite
   later without touching them.
-* the seen-message store — the runtime's promise "never answer the same visitor message
-  twice" must survive a restart (the server may replay recent messages after a reconnect),
-  so every visitor message id the bot answers is written here before the answer is sent.
+* the runtime's own tables — above all the ledger's (:mod:`agentbot.runtime.ledger`: its
+  ``inbox`` is what keeps the promise "never answer the same visitor message twice" across
+  a restart) — added with :meth:`Storage.ensure_schema` and used through
+  :meth:`Storage.execute`.
 
 SQLite calls are synchronous and run on the event loop thread: each is a single-row write to
 a WAL database with ``synchronous=NORMAL`` (no fsync per commit), tens of microseconds, which
@@ -38,7 +37,6 @@ ids stay exact and distinct; :func:`as_text` turns such a value read back into t
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import json
 import logging
@@ -62,7 +60,6 @@ __all__ = [
     "OnStorageError",
     "PluginStore",
     "Rows",
-    "SeenMessages",
     "Storage",
     "StorageError",
     "StorageFailed",
@@ -85,10 +82,8 @@ CREATE TABLE IF NOT EXISTS plugin_kv (
     updated_at REAL NOT NULL,
     PRIMARY KEY (plugin, key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS seen_message (
-    message_id TEXT PRIMARY KEY,
-    seen_at REAL NOT NULL
-) WITHOUT ROWID;
+-- Files written before the ledger's inbox took over answered ids still hold this table.
+DROP TABLE IF EXISTS seen_message;
 """
 
 # Primary result codes that mean "the file cannot be used", not "this statement is wrong":
@@ -177,7 +172,7 @@ class KeyValueStore(Protocol):
 
 
 class Storage:
-    """One SQLite database holding every plugin's store and the seen message ids.
+    """One SQLite database holding every plugin's store and the runtime's tables (the ledger).
 
     ``path`` may be :data:`MEMORY`. Parent directories are created. ``wall_clock`` gives
     the timestamps stored with rows (wall time: retention is measured in days, across
@@ -225,7 +220,6 @@ class Storage:
                 ) from None
             self._db = self._copy_of_file() or self._open(None)
             self._fail(f"cannot open it: {exc}", source=None)
-        self.seen = SeenMessages(self)
 
     # -- public --------------------------------------------------------------------------------
 
@@ -509,67 +503,3 @@ class PluginStore:
 
     def __repr__(self) -> str:
         return f"PluginStore(plugin={self.plugin!r})"
-
-
-class SeenMessages:
-    """Remembers which visitor message ids the bot has taken on and answered.
-
-    Two steps, so the durable write stays off the latency-critical path (a visitor message
-    arriving → typing true leaving) and means exactly "answered":
-
-    * :meth:`reserve` when a message arrives: False if it was seen before — in this process
-      (an in-memory LRU) or answered in an earlier run (a primary-key lookup in SQLite);
-    * :meth:`add` (the durable write) when the bot is about to send the answer. A message the
-      bot never answered (cancelled by a human, crash before sending) is not stored, so after
-      a restart a replay of it may still be answered — once.
-    """
-
-    CACHE_SIZE = 16384
-
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
-        self._cache: collections.OrderedDict[str, None] = collections.OrderedDict()
-
-    def reserve(self, message_id: str) -> bool:
-        """Take ``message_id`` on; return False if seen before (here or answered earlier)."""
-        if message_id in self._cache:
-            self._cache.move_to_end(message_id)
-            return False
-        row = self._storage._execute(
-            "SELECT 1 FROM seen_message WHERE message_id = ?", (message_id,)
-        ).first()
-        self._remember(message_id)
-        return row is None
-
-    def add(self, message_id: str) -> bool:
-        """Record ``message_id`` durably; return True if it was not stored before."""
-        cursor = self._storage._execute(
-            "INSERT OR IGNORE INTO seen_message (message_id, seen_at) VALUES (?, ?)",
-            (message_id, self._storage._now()),
-        )
-        self._remember(message_id)
-        return cursor.rowcount == 1
-
-    def __contains__(self, message_id: object) -> bool:
-        if not isinstance(message_id, str):
-            return False
-        if message_id in self._cache:
-            return True
-        row = self._storage._execute(
-            "SELECT 1 FROM seen_message WHERE message_id = ?", (message_id,)
-        ).first()
-        return row is not None
-
-    def prune(self, *, older_than_seconds: float) -> int:
-        """Forget ids recorded more than ``older_than_seconds`` ago; return how many."""
-        cursor = self._storage._execute(
-            "DELETE FROM seen_message WHERE seen_at < ?",
-            (self._storage._now() - older_than_seconds,),
-        )
-        self._cache.clear()
-        return cursor.rowcount
-
-    def _remember(self, message_id: str) -> None:
-        self._cache[message_id] = None
-        if len(self._cache) > self.CACHE_SIZE:
-            self._cache.popitem(last=False)

@@ -6,9 +6,10 @@ PostgreSQL at ``storage_url``), the ledger in it under this bot's namespace (pru
 retention), the :class:`~agentbot.client.AgentClient` and the
 :class:`~agentbot.runtime.outbound.Outbound` from ``[smartsupp]``.
 
-One namespace rule (:func:`bot_namespace`) keys everything of a bot: the ledger's rows, the
-PostgreSQL plugin rows and answered ids, and the replicas' lease. Were they keyed apart, a
-replica could hold the lease of one namespace while answering from another's outbox.
+One namespace rule (:func:`bot_namespace`) keys everything of a bot: the ledger's rows (its
+inbox holds the answered ids), the PostgreSQL plugin rows, and the replicas' lease. Were they
+keyed apart, a replica could hold the lease of one namespace while answering from another's
+outbox.
 """
 
 from __future__ import annotations

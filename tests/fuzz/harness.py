@@ -2,15 +2,17 @@
 
 One function per target; each returns normally when every input gave events or a typed
 error, and raises :class:`Escape` (with the input that did it) otherwise. A
-``chat.message_received`` that decodes is also taken on by a real in-memory
-:class:`~agentbot.runtime.storage.Storage`, as the runtime does at dispatch: that is where
-a lone surrogate in a message id used to escape as UnicodeEncodeError (issue 16).
+``chat.message_received`` that decodes is also taken in by a real
+:class:`~agentbot.runtime.ledger.Ledger` on an in-memory store, as the runtime does at
+dispatch (``Ledger.receive``): that is where a lone surrogate in a message id used to escape
+as UnicodeEncodeError (issue 16).
 """
 
 from __future__ import annotations
 
+import contextlib
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from agentbot.api import ChatMessageReceived, DecodeError, decode_event, decode_events
@@ -19,9 +21,10 @@ from agentbot.api.codec import decode_request
 from agentbot.errors import ProtocolError, safe_snippet
 from agentbot.protocol import ClientConnection, ProtocolVersion, ServerConnection
 from agentbot.protocol import events as protocol_events
-from agentbot.runtime.storage import Storage
+from agentbot.runtime.ledger import Ledger
+from agentbot.runtime.storage import MEMORY, Storage
 
-__all__ = ["Escape", "check_api", "check_client", "check_server"]
+__all__ = ["Escape", "check_api", "check_client", "check_server", "memory_ledger"]
 
 _PROTOCOL_EVENTS = typing.get_args(protocol_events.ProtocolEvent)
 _SERVER_EVENTS = typing.get_args(api_events.ServerEvent)
@@ -38,7 +41,14 @@ class Escape(Exception):
         super().__init__(f"{target}: {safe_snippet(what, 200)} on input {safe_snippet(given)}")
 
 
-def check_api(name: Any, args: Sequence[Any], storage: Storage) -> None:
+@contextlib.contextmanager
+def memory_ledger() -> Iterator[Ledger]:
+    """Yield a real ledger on an in-memory SQLite store, closed afterwards."""
+    with Storage(MEMORY) as storage:
+        yield Ledger(storage, "fuzz", wall_clock=lambda: 0.0)
+
+
+def check_api(name: Any, args: Sequence[Any], ledger: Ledger) -> None:
     """Decode one received event both ways (lenient and strict), as client and runtime do."""
     try:
         decoded = decode_events(name, args)
@@ -49,10 +59,11 @@ def check_api(name: Any, args: Sequence[Any], storage: Storage) -> None:
             raise Escape("api.decode_events", (name, args), f"returned {type(event).__name__}")
         if isinstance(event, ChatMessageReceived):
             try:
-                if storage.seen.reserve(event.message.id):
-                    storage.seen.add(event.message.id)
+                message = event.message
+                if ledger.receive(message.id, event.chat_id, message.text or ""):
+                    ledger.seen(message.id)
             except Exception as exc:
-                raise Escape("runtime.storage", (name, args), exc) from exc
+                raise Escape("runtime.ledger", (name, args), exc) from exc
     if name == "bulk" or not isinstance(name, str):
         return
     try:
@@ -63,7 +74,7 @@ def check_api(name: Any, args: Sequence[Any], storage: Storage) -> None:
         raise Escape("api.decode_event", (name, args), exc) from exc
 
 
-def check_client(version: ProtocolVersion, frames: Sequence[str], storage: Storage) -> None:
+def check_client(version: ProtocolVersion, frames: Sequence[str], ledger: Ledger) -> None:
     """Feed ``frames`` to a ClientConnection (a fresh one after each ProtocolError)."""
     conn = ClientConnection(version)
     for step, frame in enumerate(frames):
@@ -81,7 +92,7 @@ def check_client(version: ProtocolVersion, frames: Sequence[str], storage: Stora
             if not isinstance(event, _PROTOCOL_EVENTS):
                 raise Escape("protocol.ClientConnection", frame, f"gave {event!r}")
             if isinstance(event, protocol_events.Event):
-                check_api(event.name, event.args, storage)
+                check_api(event.name, event.args, ledger)
 
 
 def _server(version: ProtocolVersion) -> ServerConnection:

@@ -16,10 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agentbot.protocol import ProtocolVersion
-from agentbot.runtime.storage import MEMORY, Storage
 
 from .generators import api_input, frames
-from .harness import Escape, check_api, check_client, check_server
+from .harness import Escape, check_api, check_client, check_server, memory_ledger
 
 SEEDS = st.integers(min_value=0, max_value=2**64 - 1)
 VERSIONS = st.sampled_from(list(ProtocolVersion))
@@ -31,8 +30,8 @@ BOUNDED = settings(max_examples=400, deadline=None, suppress_health_check=[Healt
 def test_client_connection_gives_events_or_protocol_errors(
     seed: int, version: ProtocolVersion
 ) -> None:
-    with Storage(MEMORY) as storage:
-        check_client(version, frames(random.Random(seed), version), storage)
+    with memory_ledger() as ledger:
+        check_client(version, frames(random.Random(seed), version), ledger)
 
 
 @BOUNDED
@@ -46,9 +45,9 @@ def test_server_connection_gives_events_or_protocol_errors(
 @BOUNDED
 @given(SEEDS)
 def test_api_decoding_gives_events_or_decode_errors(seed: int) -> None:
-    with Storage(MEMORY) as storage:
+    with memory_ledger() as ledger:
         name, args = api_input(random.Random(seed))
-        check_api(name, args, storage)
+        check_api(name, args, ledger)
 
 
 # -- the inputs issue 16 found, kept as plain regression tests ----------------------------------
@@ -58,27 +57,28 @@ def test_api_decoding_gives_events_or_decode_errors(seed: int) -> None:
 def test_a_400_digit_ping_interval_is_a_protocol_error(version: ProtocolVersion) -> None:
     # Was OverflowError from float() in agentbot/protocol/engineio.py.
     frame = '0{"sid":"s","upgrades":[],"pingInterval":' + "9" * 400 + ',"pingTimeout":5000}'
-    with Storage(MEMORY) as storage:
-        check_client(version, [frame], storage)
+    with memory_ledger() as ledger:
+        check_client(version, [frame], ledger)
 
 
-def test_a_lone_surrogate_message_id_reaches_storage_safely() -> None:
+def test_a_lone_surrogate_message_id_reaches_the_ledger_safely() -> None:
     # Was UnicodeEncodeError from sqlite3 in agentbot/runtime/storage.py during dispatch.
     frame = (
         '42["chat.message_received",{"chatId":"c1","message":{"id":"\\udc00x","type":"message",'
         '"subType":"contact","chatId":"c1","visitorId":"v1","createdAt":"2019-10-04T14:03:21Z",'
         '"content":{"type":"text","text":"hi"}}}]'
     )
-    with Storage(MEMORY) as storage:
+    with memory_ledger() as ledger:
         check_client(
             ProtocolVersion.EIO3,
             ['0{"sid":"s","pingInterval":25000,"pingTimeout":5000}', "40", frame],
-            storage,
+            ledger,
         )
-        assert not storage.seen.reserve("\udc00x")  # it was taken on, exactly
+        assert ledger.seen("\udc00x")  # it was taken in, exactly
+        assert not ledger.seen("\udc01x")
 
 
 def test_the_harness_can_fail() -> None:
     # Every test must be able to fail: a target that raises the wrong thing is an escape.
-    with Storage(MEMORY) as storage, pytest.raises(Escape, match=r"api\.decode_events"):
-        check_api(object(), object(), storage)  # type: ignore[arg-type]
+    with memory_ledger() as ledger, pytest.raises(Escape, match=r"api\.decode_events"):
+        check_api(object(), object(), ledger)  # type: ignore[arg-type]

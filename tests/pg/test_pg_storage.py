@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import psycopg
 import pytest
 
 from agentbot.errors import ConfigError
+from agentbot.runtime.ledger import Ledger
 from agentbot.runtime.pg_storage import MIGRATIONS, PgStorage, describe_url
 from agentbot.runtime.storage import KeyValueStore, Storage, StorageError
 
@@ -14,6 +17,11 @@ from .cluster import PostgresCluster
 
 def open_store(dsn: str, namespace: str = "sandbox/bot-1", **options: object) -> PgStorage:
     return PgStorage(dsn, namespace=namespace, **options)  # type: ignore[arg-type]
+
+
+def ledger_in(store: PgStorage, wall_clock: Callable[[], float] = lambda: 1796410455.72) -> Ledger:
+    """The runtime's ledger in ``store``: its inbox holds the ids the bot took in."""
+    return Ledger(store, store.namespace, wall_clock=wall_clock)
 
 
 def test_plugin_values_survive_a_restart_and_stay_private_to_the_plugin(pg_dsn: str) -> None:
@@ -51,42 +59,61 @@ def test_a_value_json_cannot_hold_is_refused(pg_dsn: str) -> None:
 def test_bots_sharing_a_database_never_see_each_others_rows(pg_dsn: str) -> None:
     with open_store(pg_dsn, "sandbox/a") as a, open_store(pg_dsn, "sandbox/b") as b:
         a.plugin_store("greeter").set("k", "a's")
-        a.seen.add("m1")
+        assert ledger_in(a).receive("m1", "c1", "hi")
         a.flush()
     with open_store(pg_dsn, "sandbox/b") as b:
         assert b.plugin_store("greeter").get("k") is None
-        assert b.seen.reserve("m1")
+        assert not ledger_in(b).seen("m1")
     with open_store(pg_dsn, "sandbox/a") as a:
         assert a.plugin_store("greeter").get("k") == "a's"
-        assert not a.seen.reserve("m1")
+        assert ledger_in(a).seen("m1")
 
 
-def test_answered_ids_survive_a_restart_and_age_out(pg_dsn: str) -> None:
+def test_taken_in_ids_survive_a_restart_and_age_out(pg_dsn: str) -> None:
     now = [1_000_000.0]
-    with open_store(pg_dsn, wall_clock=lambda: now[0]) as store:
-        assert store.seen.reserve("m1")
-        assert not store.seen.reserve("m1")  # reserved in this run
-        assert store.seen.add("m1")
-        assert not store.seen.add("m1")
-        assert store.seen.reserve("m2")  # reserved, never answered: not stored
+    with open_store(pg_dsn) as store:
+        ledger = ledger_in(store, lambda: now[0])
+        assert ledger.receive("m1", "c1", "hi")
+        assert not ledger.receive("m1", "c1", "hi")
         now[0] += 3600
-        store.seen.add("m3")
-    with open_store(pg_dsn, wall_clock=lambda: now[0]) as store:
-        assert "m1" in store.seen
-        assert not store.seen.reserve("m1")
-        assert store.seen.reserve("m2")  # a replay of an unanswered message may be answered
-        assert store.seen.prune(older_than_seconds=1800) == 1
-    with open_store(pg_dsn, wall_clock=lambda: now[0]) as store:
-        assert "m1" not in store.seen
-        assert "m3" in store.seen
+        ledger.receive("m3", "c1", "again")
+    with open_store(pg_dsn) as store:
+        ledger = ledger_in(store, lambda: now[0])
+        assert ledger.seen("m1")
+        assert not ledger.receive("m1", "c1", "hi")
+        assert ledger.expire(closed_after_seconds=1800, idle_after_seconds=1800) == 1
+    with open_store(pg_dsn) as store:
+        ledger = ledger_in(store, lambda: now[0])
+        assert not ledger.seen("m1")
+        assert ledger.seen("m3")
 
 
 def test_an_id_with_a_lone_surrogate_is_stored_and_recognised(pg_dsn: str) -> None:
     with open_store(pg_dsn) as store:
-        assert store.seen.add("m\udc00")
+        assert ledger_in(store).receive("m\udc00", "c1", "hi")
     with open_store(pg_dsn) as store:
-        assert "m\udc00" in store.seen
+        assert ledger_in(store).seen("m\udc00")
+        assert not ledger_in(store).seen("m\udc01")
         assert store.write_errors == 0
+
+
+def test_the_old_seen_message_table_is_dropped_by_migration_two(pg_dsn: str) -> None:
+    # A database at schema 1 holds agentbot_seen_message; the ledger's inbox replaced it.
+    with psycopg.connect(pg_dsn, autocommit=True) as db:
+        db.execute(
+            "CREATE TABLE agentbot_schema_version (version INTEGER PRIMARY KEY,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        db.execute(MIGRATIONS[0].encode())
+        db.execute("INSERT INTO agentbot_schema_version (version) VALUES (1)")
+        db.execute("INSERT INTO agentbot_seen_message VALUES ('ns', 'm1', 1.0)")
+        db.execute("INSERT INTO agentbot_plugin_kv VALUES ('sandbox/bot-1', 'p', 'k', '1', 1.0)")
+    with open_store(pg_dsn) as store:
+        assert store.schema_version == len(MIGRATIONS) >= 2
+        assert store.plugin_store("p").get("k") == 1
+    with psycopg.connect(pg_dsn) as db:
+        row = db.execute("SELECT to_regclass('agentbot_seen_message')").fetchone()
+    assert row == (None,)
 
 
 def test_migrations_run_once_and_a_newer_schema_is_refused(pg_dsn: str) -> None:
@@ -129,10 +156,8 @@ def test_real_columns_keep_epoch_timestamps_exact_as_in_sqlite(pg_dsn: str) -> N
 
 
 def test_the_runtime_ledger_runs_on_postgres(pg_dsn: str) -> None:
-    ledger_module = pytest.importorskip("agentbot.runtime.ledger")
-
     with open_store(pg_dsn) as store:
-        ledger = ledger_module.Ledger(store, store.namespace, wall_clock=lambda: 1796410455.72)
+        ledger = ledger_in(store)
         assert ledger.receive("m1", "c1", "hi")
         assert not ledger.receive("m1", "c1", "hi")
         assert ledger.seen("m1")
@@ -152,12 +177,12 @@ def test_execute_sees_writes_made_just_before(pg_dsn: str) -> None:
 async def test_wait_flushed_makes_writes_durable_on_any_event_loop(pg_dsn: str) -> None:
     with open_store(pg_dsn) as store:
         store.plugin_store("p").set("k", 1)
-        store.seen.add("m1")
+        store.plugin_store("p").set("j", 2)
         await store.wait_flushed()
         assert store.pending_writes == 0
         with psycopg.connect(pg_dsn) as other:
-            row = other.execute("SELECT count(*) FROM agentbot_seen_message").fetchone()
-        assert row == (1,)
+            row = other.execute("SELECT count(*) FROM agentbot_plugin_kv").fetchone()
+        assert row == (2,)
 
 
 def test_claims_skip_rows_another_replica_holds(pg_dsn: str) -> None:

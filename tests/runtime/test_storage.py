@@ -1,8 +1,13 @@
-"""SQLite storage: per-plugin key-value stores and the seen-message ids, across reopen."""
+"""SQLite storage: per-plugin key-value stores and the ledger's tables, across reopen.
+
+The ids the bot answered live in the ledger's ``inbox`` (``agentbot/runtime/ledger.py``), so
+what must hold for them on a failing or replaced file is checked through a real Ledger.
+"""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from agentbot.errors import ConfigError
+from agentbot.runtime.bot import Bot
+from agentbot.runtime.ledger import Ledger
 from agentbot.runtime.storage import (
     MEMORY,
     KeyValueStore,
@@ -17,6 +24,19 @@ from agentbot.runtime.storage import (
     StorageError,
     StorageFailed,
 )
+from agentbot.runtime.wiring import bot_namespace
+
+from .conftest import make_config
+
+
+def ledger_in(storage: Storage, wall_clock: Callable[[], float] = lambda: 1000.0) -> Ledger:
+    """The ledger the runtime keeps in ``storage`` (its inbox holds the answered ids)."""
+    return Ledger(storage, "ns", wall_clock=wall_clock)
+
+
+def take(ledger: Ledger, message_id: str) -> bool:
+    """Take a visitor message in, as dispatch does; False means "seen before: do not answer"."""
+    return ledger.receive(message_id, "c1", "hello")
 
 
 def test_plugin_values_survive_a_restart(tmp_path: Path) -> None:
@@ -64,28 +84,36 @@ def test_unserializable_value_is_a_storage_error() -> None:
             storage.plugin_store("p").set("nan", float("nan"))
 
 
-def test_seen_ids_are_new_once_even_after_reopening(tmp_path: Path) -> None:
+def test_taken_in_ids_are_new_once_even_after_reopening(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     with Storage(path) as storage:
-        assert storage.seen.add("m1") is True
-        assert storage.seen.add("m1") is False
-        assert "m1" in storage.seen
-        assert "m2" not in storage.seen
+        ledger = ledger_in(storage)
+        assert take(ledger, "m1") is True
+        assert take(ledger, "m1") is False
+        assert ledger.seen("m1")
+        assert not ledger.seen("m2")
     with Storage(path) as storage:
-        assert "m1" in storage.seen
-        assert storage.seen.add("m1") is False
-        assert storage.seen.add("m2") is True
+        ledger = ledger_in(storage)
+        assert ledger.seen("m1")
+        assert take(ledger, "m1") is False
+        assert take(ledger, "m2") is True
 
 
-def test_seen_ids_past_retention_are_pruned() -> None:
+def test_seen_retention_days_prunes_the_ledgers_inbox_at_open() -> None:
+    # [runtime] seen_retention_days: how long answered ids (the ledger's inbox) are kept.
+    day = 86400.0
     now = [1000.0]
+    config = make_config(runtime={"seen_retention_days": 1.0})
     with Storage(MEMORY, wall_clock=lambda: now[0]) as storage:
-        storage.seen.add("old")
-        now[0] = 2000.0
-        storage.seen.add("new")
-        assert storage.seen.prune(older_than_seconds=500) == 1
-        assert "old" not in storage.seen
-        assert "new" in storage.seen
+        earlier = Ledger(storage, bot_namespace(config), wall_clock=lambda: now[0])
+        take(earlier, "old")
+        now[0] += 2 * day
+        take(earlier, "new")
+        now[0] += 0.5 * day
+        ledger = Bot(config, storage=storage, wall_clock=lambda: now[0]).ledger
+        assert not ledger.seen("old")  # two and a half days: past retention, forgotten
+        assert ledger.seen("new")  # half a day: still never answered twice
+        assert take(ledger, "old") is True
 
 
 def test_use_after_close_is_a_storage_error() -> None:
@@ -103,16 +131,24 @@ def test_unopenable_path_is_a_config_error(tmp_path: Path) -> None:
     assert info.value.key == "storage_path"
 
 
-def test_reserve_catches_repeats_in_process_and_answers_from_earlier_runs(tmp_path: Path) -> None:
+def test_an_old_files_seen_message_table_is_dropped_and_its_data_kept(tmp_path: Path) -> None:
+    # Files from before the ledger's inbox took over answered ids hold ``seen_message``.
     path = tmp_path / "bot.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE seen_message (message_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);"
+        "INSERT INTO seen_message VALUES ('m1', 1.0);"
+        "CREATE TABLE plugin_kv (plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " updated_at REAL NOT NULL, PRIMARY KEY (plugin, key)) WITHOUT ROWID;"
+        "INSERT INTO plugin_kv VALUES ('p', 'k', '1', 1.0);"
+    )
+    old.close()
     with Storage(path) as storage:
-        assert storage.seen.reserve("answered") is True
-        storage.seen.add("answered")
-        assert storage.seen.reserve("only-reserved") is True
-        assert storage.seen.reserve("only-reserved") is False  # same process: a repeat
-    with Storage(path) as storage:
-        assert storage.seen.reserve("answered") is False  # answered in an earlier run
-        assert storage.seen.reserve("only-reserved") is True  # never answered: may be now
+        tables = storage.execute("SELECT name FROM sqlite_master WHERE type = 'table'").rows
+        assert ("seen_message",) not in tables
+        assert ("plugin_kv",) in tables
+        assert storage.plugin_store("p").get("k") == 1
+        assert not storage.in_memory
 
 
 # -- issue 16: lone surrogates, the guarded API, and a store that fails --------------------------
@@ -124,16 +160,19 @@ def test_lone_surrogates_in_ids_keys_and_values_are_stored_exactly(tmp_path: Pat
     # Before issue 16, binding such an id raised UnicodeEncodeError out of dispatch.
     path = tmp_path / "bot.sqlite3"
     with Storage(path) as storage:
-        assert storage.seen.reserve(LONE) is True
-        assert storage.seen.add(LONE) is True
-        assert storage.seen.add("\udc01x") is True  # a different lone surrogate stays distinct
+        ledger = ledger_in(storage)
+        assert take(ledger, LONE) is True
+        assert take(ledger, LONE) is False
+        assert take(ledger, "\udc01x") is True  # a different lone surrogate stays distinct
         store = storage.plugin_store("p")
         store.set(LONE, {"text": LONE})
         assert store.get(LONE) == {"text": LONE}
         assert store.keys() == [LONE]
     with Storage(path) as storage:
-        assert storage.seen.reserve(LONE) is False
-        assert storage.seen.reserve("\udc02x") is True
+        ledger = ledger_in(storage)
+        assert ledger.seen(LONE)
+        assert not ledger.seen("\udc02x")
+        assert {r.message_id for r in ledger.undecided()} == {LONE, "\udc01x"}  # read back exact
         assert storage.plugin_store("p").get(LONE) == {"text": LONE}
 
 
@@ -163,7 +202,7 @@ def test_no_shared_memory_file_is_used(tmp_path: Path) -> None:
     # The -shm file is mmapped; on a file that cannot grow that is SIGBUS, not an error.
     path = tmp_path / "bot.sqlite3"
     with Storage(path) as storage:
-        storage.seen.add("m1")
+        take(ledger_in(storage), "m1")
         assert not Path(f"{path}-shm").exists()
 
 
@@ -176,8 +215,9 @@ def test_a_file_that_is_not_a_database_is_a_logged_error_and_memory(
     with Storage(path) as storage:
         assert storage.in_memory
         assert storage.failure is not None
-        assert storage.seen.add("m1") is True
-        assert storage.seen.add("m1") is False
+        ledger = ledger_in(storage)
+        assert take(ledger, "m1") is True
+        assert take(ledger, "m1") is False
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1
     assert "going on in memory" in errors[0]
@@ -194,18 +234,20 @@ def test_deleted_file_is_written_out_again_and_nothing_answered_is_forgotten(
     path = tmp_path / "bot.sqlite3"
     with Storage(path) as storage:
         storage.ensure_schema("CREATE TABLE IF NOT EXISTS extra (v TEXT);")
-        storage.seen.add("before")
+        ledger = ledger_in(storage)
+        take(ledger, "before")
         storage.plugin_store("p").set("k", 1)
         path.unlink()
-        storage.seen.add("after")
+        take(ledger, "after")
         assert path.exists()
         assert not storage.in_memory
         path.unlink()
         path.write_bytes(b"")  # replaced by another file: ours is still the truth
-        storage.seen.add("third")
+        take(ledger, "third")
     assert sum("deleted or replaced" in r.getMessage() for r in caplog.records) == 2
     with Storage(path) as storage:
-        assert all(i in storage.seen for i in ("before", "after", "third"))
+        ledger = ledger_in(storage)
+        assert all(ledger.seen(i) for i in ("before", "after", "third"))
         assert storage.plugin_store("p").get("k") == 1
         assert storage.execute("SELECT count(*) FROM extra").rows == [(0,)]
 
@@ -236,16 +278,17 @@ def test_immutable_file_while_running_goes_on_in_memory_and_never_doubles(
     caplog.set_level(logging.WARNING, logger="agentbot.runtime.storage")  # whatever root is
     path = tmp_path / "bot.sqlite3"
     with Storage(path) as storage:
-        storage.seen.add("answered")
+        take(ledger_in(storage), "answered")
         storage.plugin_store("p").set("k", "v")
     # Before issue 16, a bot on an immutable file died of SIGBUS (the mmapped -shm file).
     immutable(path)
     with Storage(path) as storage:
-        assert storage.seen.reserve("answered") is False  # what the file held still counts
-        assert storage.seen.add("new") is True  # the first write fails over to memory
+        ledger = ledger_in(storage)
+        assert take(ledger, "answered") is False  # what the file held still counts
+        assert take(ledger, "new") is True  # the first write fails over to memory
         assert storage.in_memory
-        assert storage.seen.add("new") is False
-        assert storage.seen.reserve("answered") is False
+        assert take(ledger, "new") is False
+        assert take(ledger, "answered") is False
         assert storage.plugin_store("p").get("k") == "v"
         storage.plugin_store("p").set("k", "w")
         assert storage.plugin_store("p").get("k") == "w"
@@ -259,17 +302,18 @@ def test_immutable_file_with_stop_is_one_error_at_start_and_every_use_after(
 ) -> None:
     path = tmp_path / "bot.sqlite3"
     with Storage(path) as storage:
-        storage.seen.add("answered")
+        take(ledger_in(storage), "answered")
     immutable(path)
     with pytest.raises(StorageFailed, match="cannot be used"):
         Storage(path, on_error="stop")
     other = tmp_path / "other.sqlite3"
     with Storage(other, on_error="stop") as storage:
-        storage.seen.add("a")
+        ledger = ledger_in(storage)
+        take(ledger, "a")
         immutable(other)
         immutable(Path(f"{other}-wal"))
         with pytest.raises(StorageFailed, match=r"I/O"):
-            storage.seen.add("m1")
+            take(ledger, "m1")
         with pytest.raises(StorageFailed):
             storage.plugin_store("p").get("k")
 
@@ -279,13 +323,14 @@ def test_file_made_immutable_under_a_running_store(
 ) -> None:
     path = tmp_path / "bot.sqlite3"
     with Storage(path) as storage:
-        storage.seen.add("a")
+        ledger = ledger_in(storage)
+        take(ledger, "a")
         wal = Path(f"{path}-wal")
         immutable(path)
         if wal.exists():
             immutable(wal)
         for i in range(2000):  # enough for a WAL checkpoint into the immutable file
-            storage.seen.add(f"m{i}")
+            take(ledger, f"m{i}")
         assert storage.in_memory
-        assert "a" in storage.seen
-        assert "m1999" in storage.seen
+        assert ledger.seen("a")
+        assert ledger.seen("m1999")
