@@ -1,13 +1,16 @@
 """The chat page and the agent console in a real browser (Debian's Chromium via Playwright).
 
 The sandbox runs under uvicorn on an ephemeral 127.0.0.1 port; the page talks to it through
-the official visitor SDK, and the test plays the agent over a python-socketio connection
-(Engine.IO 4), so the visitor (Engine.IO 3) and the agent meet through the sandbox the way a
-real widget and a real bot would. Screenshots go to test-artifacts/.
+the official visitor SDK (Engine.IO 3), and the real agentbot Bot logs in to it over its own
+client (Engine.IO 4) and answers over REST, so the visitor and the bot meet through the
+sandbox the way a real widget and a deployed bot would. The bot runs on a virtual clock: its
+typing pause lasts until the test moves the clock, never for real. Screenshots go to
+test-artifacts/.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,10 +18,16 @@ from typing import Any
 
 import anyio
 import pytest
-import socketio
 from playwright.async_api import Browser, Page, async_playwright, expect
+from starlette.applications import Starlette
 
+import agentbot
+from agentbot.runtime.bot import Bot
+from agentbot.runtime.clock import VirtualClock
+from agentbot.runtime.config import BotConfig, RuntimeSettings, SmartsuppSettings
 from agentbot.sandbox import SandboxConfig, SandboxControl, create_app, running_server
+from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
+from agentbot.sandbox.site import SiteUrls
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -32,6 +41,9 @@ CHROMIUM_ARGS = [
 # Bounds for waiting on the page (Playwright polls the DOM until they expire, never sleeps).
 UI_TIMEOUT_MS = 10_000
 WAIT_SECONDS = 10
+PACE_SECONDS = 30.0  # virtual: longer than any typing pause of a one-line answer
+QUESTION = "Hi! Do you ship to Prague?"
+ANSWER = "Hello! Yes, we ship to Prague in 2 days. Anything else I can help with?"
 
 pytestmark = [
     pytest.mark.browser,
@@ -56,11 +68,16 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def sandbox_site() -> AsyncIterator[tuple[str, SandboxControl, SandboxConfig]]:
-    config = SandboxConfig()
-    app = create_app(config)  # the chat page and the console are served by default
-    async with running_server(app) as base_url:
-        yield base_url, app.state.control, config
+def site_app() -> Starlette:
+    return create_app(SandboxConfig())  # the chat page and the console are served by default
+
+
+@pytest.fixture
+async def sandbox_site(
+    site_app: Starlette,
+) -> AsyncIterator[tuple[str, SandboxControl, SandboxConfig]]:
+    async with running_server(site_app) as base_url:
+        yield base_url, site_app.state.control, site_app.state.sandbox.config
 
 
 async def new_page(browser: Browser) -> Page:
@@ -73,23 +90,50 @@ async def new_page(browser: Browser) -> Page:
     return page
 
 
-async def agent_socket(base_url: str, config: SandboxConfig) -> socketio.AsyncClient:
-    """Log in as the sandbox's bot agent over python-socketio (Engine.IO 4)."""
-    sio = socketio.AsyncClient(reconnection=False)
-    await sio.connect(base_url, socketio_path="socket", transports=["websocket"], wait_timeout=5)
-    error, reply = await sio.call(
-        "agent.connect",
-        {
-            "version": 5,
-            "id": config.bot.id,
-            "key": config.account_key,
-            "authToken": config.bot.auth_token,
-        },
-        timeout=5,
+class Shop:
+    """The bot's one plugin: answers the visitor's question (a real hook, a real reply)."""
+
+    @agentbot.hookimpl
+    def on_visitor_message(self, text: str) -> agentbot.Reply | None:
+        if "ship" in text.lower():
+            return agentbot.Reply(ANSWER)
+        return None
+
+
+@pytest.fixture
+async def bot_on_site(
+    sandbox_site: tuple[str, SandboxControl, SandboxConfig], tmp_path: Path
+) -> AsyncIterator[tuple[Bot, VirtualClock]]:
+    """The real agentbot Bot, logged in to the served sandbox, sending over REST.
+
+    Its clock is virtual: the reply's typing pause lasts until the test advances it, so the
+    page is looked at while the bot types, and nobody waits the pause out for real.
+    """
+    base_url, _control, config = sandbox_site
+    urls = SiteUrls.from_base_url(base_url, eio=4)
+    bot_config = BotConfig(
+        path=None,
+        smartsupp=SmartsuppSettings(
+            url=urls.base,
+            agent_id=config.bot.id,
+            key=config.account_key,
+            auth_token=config.bot.auth_token,
+            eio=urls.eio,
+            send_via="rest",
+            api_url=f"{urls.base}{REST_PREFIX}",
+            api_token=api_token_for(config.bot),
+        ),
+        runtime=RuntimeSettings(storage_path=tmp_path / "bot.sqlite3"),
     )
-    assert error is None, error
-    assert reply["agent"]["id"] == config.bot.id
-    return sio
+    clock = VirtualClock()
+    bot = Bot(bot_config, plugins=[("shop", Shop())], clock=clock)
+    async with anyio.create_task_group() as tg:
+        with anyio.fail_after(WAIT_SECONDS):
+            await tg.start(bot.run)
+        try:
+            yield bot, clock
+        finally:
+            bot.stop()
 
 
 async def wait_for_chat(control: SandboxControl) -> dict[str, Any]:
@@ -100,98 +144,86 @@ async def wait_for_chat(control: SandboxControl) -> dict[str, Any]:
     return chats[0]
 
 
-async def test_typing_names_the_one_online_agent_as_its_bubble_does(
-    browser: Browser, sandbox_site: tuple[str, SandboxControl, SandboxConfig]
-) -> None:
-    # As in `agentbot demo`: the bot is online before the visitor opens the page, and the
-    # first chat.agent_typing (no agent id, PROTOCOL.md §4) comes before any agent message.
-    base_url, control, config = sandbox_site
-    sio = await agent_socket(base_url, config)
-    try:
-        page = await new_page(browser)
-        await page.goto(f"{base_url}/?new=1")
-        await expect(page.locator("#status")).to_have_attribute("data-state", "online")
-        await page.locator("#input").fill("Hello?")
-        await page.locator("#input").press("Enter")
-        chat = await wait_for_chat(control)
-        target = {"chatId": chat["id"], "visitorId": chat["visitorId"]}
-        await sio.emit("chat.typing", {**target, "typing": {"is": True}})
-        await expect(page.locator("#typing-label")).to_have_text("bot is typing…")
-        error, _message = await sio.call(
-            "chat.message", {**target, "content": {"type": "text", "text": "Hi!"}}, timeout=5
-        )
-        assert error is None, error
-        await expect(page.locator(".msg.agent .sender")).to_have_text(["bot"])
-    finally:
-        await sio.disconnect()
+async def let_the_bot_finish_typing(clock: VirtualClock) -> None:
+    """Move the virtual clock past the reply's typing pause, once the bot is parked in it.
+
+    The page may show the indicator a moment before the bot's task sleeps: wait (on the
+    clock's own record of sleepers, not on real time) for a sleeper due within the pace.
+    """
+    with anyio.fail_after(WAIT_SECONDS):
+        while (clock.next_deadline() or math.inf) > clock.now() + PACE_SECONDS:
+            await clock.wait_sleepers(clock.sleeper_count + 1)
+    await clock.advance(PACE_SECONDS)
 
 
-async def test_visitor_chats_with_an_agent_and_sees_typing(
+async def test_the_real_bot_types_then_answers_the_visitor_in_the_page(
     browser: Browser,
+    site_app: Starlette,
     sandbox_site: tuple[str, SandboxControl, SandboxConfig],
+    bot_on_site: tuple[Bot, VirtualClock],
     test_artifacts: Path,
 ) -> None:
+    # As in `agentbot demo`: the bot is online before the visitor opens the page.
     base_url, control, config = sandbox_site
+    bot, clock = bot_on_site
     page = await new_page(browser)
     await page.goto(f"{base_url}/?new=1")
     await expect(page.locator("#status")).to_have_attribute("data-state", "online")
     await expect(page.locator("#status-label")).to_have_text("Online")
+    typing = page.locator("#typing")
+    await expect(typing).to_be_hidden()
 
     # The visitor writes and presses Enter.
-    await page.locator("#input").fill("Hi! Do you ship to Prague?")
+    await page.locator("#input").fill(QUESTION)
     await page.locator("#input").press("Enter")
-    await expect(page.locator(".msg.visitor .bubble")).to_have_text(["Hi! Do you ship to Prague?"])
+    await expect(page.locator(".msg.visitor .bubble")).to_have_text([QUESTION])
     await expect(page.locator("#input")).to_have_value("")
+    await expect(page.locator(".msg.visitor.pending")).to_have_count(0)  # acknowledged
+
+    # The bot's typing indicator (chat.agent_typing, PROTOCOL.md §4) names it as its bubbles
+    # will; the virtual clock holds the bot in its typing pause while the page is looked at.
+    await expect(typing).to_be_visible()
+    await expect(page.locator("#typing-label")).to_have_text("bot is typing…")
+    await expect(page.locator(".msg.agent")).to_have_count(0)
+    await page.screenshot(path=str(test_artifacts / "chat-agent-typing.png"))
+
+    await let_the_bot_finish_typing(clock)
+    await expect(page.locator(".msg.agent .bubble")).to_have_text([ANSWER])
+    await expect(page.locator(".msg.agent .sender")).to_have_text(["bot"])
+    await expect(typing).to_be_hidden()
+
+    # The answer went out over REST, as the real bot sends it (send_via = "rest").
     chat = await wait_for_chat(control)
-    assert [m["content"]["text"] for m in chat["messages"]] == ["Hi! Do you ship to Prague?"]
-    # The send was acknowledged: the bubble is no longer pending.
-    await expect(page.locator(".msg.visitor.pending")).to_have_count(0)
+    sent = [
+        (e["operation"], e["body"]["content"]["text"])
+        for e in site_app.state.rest.requests
+        if e["agentId"] == config.bot.id and "content" in (e["body"] or {})
+    ]
+    assert sent == [("POST /v2/conversations/{id}", ANSWER)]
+    entries = control.transcript(chat["id"])["entries"]
+    said = [(e.get("agentId"), e["text"]) for e in entries if e["kind"] == "message"]
+    assert said == [(None, QUESTION), (config.bot.id, ANSWER)]
+    assert bot.stats["sent"] == 1
 
-    sio = await agent_socket(base_url, config)
-    try:
-        target = {"chatId": chat["id"], "visitorId": chat["visitorId"]}
-        typing = page.locator("#typing")
-        await expect(typing).to_be_hidden()
+    # Typing on, then off without a message: the indicator follows chat.agent_typing alone.
+    control.agent_typing(chat["id"], True, agent_id=config.bot.id)
+    await expect(typing).to_be_visible()
+    await expect(page.locator("#typing-label")).to_have_text("bot is typing…")
+    control.agent_typing(chat["id"], False, agent_id=config.bot.id)
+    await expect(typing).to_be_hidden()
 
-        await sio.emit("chat.typing", {**target, "typing": {"is": True}})
-        await expect(typing).to_be_visible()
-        await expect(page.locator("#typing-label")).to_contain_text("is typing")
-        await page.screenshot(path=str(test_artifacts / "chat-agent-typing.png"))
+    # The visitor's typing reaches the agent side (recorded by the sandbox).
+    await page.locator("#input").fill("Great, th")
 
-        reply = "Hello! Yes, we ship to Prague in 2 days. Anything else I can help with?"
-        error, message = await sio.call(
-            "chat.message", {**target, "content": {"type": "text", "text": reply}}, timeout=5
-        )
-        assert error is None, error
-        assert message["content"]["text"] == reply
-        await sio.emit("chat.typing", {**target, "typing": {"is": False}})
+    def visitor_typed() -> bool:
+        entries = control.transcript(chat["id"])["entries"]
+        return any(e["kind"] == "typing" and e["by"] == "visitor" and e["is"] for e in entries)
 
-        await expect(page.locator(".msg.agent .bubble")).to_have_text([reply])
-        await expect(page.locator(".msg.agent .sender")).to_have_text(["bot"])
-        await expect(typing).to_be_hidden()
-
-        # Typing on, then off without a message: the indicator follows chat.agent_typing alone,
-        # and names the agent as its bubbles do.
-        await sio.emit("chat.typing", {**target, "typing": {"is": True}})
-        await expect(typing).to_be_visible()
-        await expect(page.locator("#typing-label")).to_have_text("bot is typing…")
-        await sio.emit("chat.typing", {**target, "typing": {"is": False}})
-        await expect(typing).to_be_hidden()
-
-        # The visitor's typing reaches the agent side (recorded by the sandbox).
-        await page.locator("#input").fill("Great, th")
-
-        def visitor_typed() -> bool:
-            entries = control.transcript(chat["id"])["entries"]
-            return any(e["kind"] == "typing" and e["by"] == "visitor" and e["is"] for e in entries)
-
-        with anyio.fail_after(WAIT_SECONDS):
-            await control.sandbox.wait_until(visitor_typed)
-        await page.locator("#input").fill("Great, thanks!")
-        await page.locator("#send").click()
-        await expect(page.locator(".msg.visitor .bubble")).to_have_count(2)
-    finally:
-        await sio.disconnect()
+    with anyio.fail_after(WAIT_SECONDS):
+        await control.sandbox.wait_until(visitor_typed)
+    await page.locator("#input").fill("Great, thanks!")
+    await page.locator("#send").click()
+    await expect(page.locator(".msg.visitor .bubble")).to_have_count(2)
 
     await page.screenshot(path=str(test_artifacts / "chat.png"))
     await expect(page.locator(".system.error")).to_have_count(0)  # no server.error shown
