@@ -13,10 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
-from agentbot import mask_identifiers
-
 from .evaluate import EvalCase, split_of
-from .gaps import Store
+from .gaps import Store, mask_text, store_newest
 
 __all__ = [
     "FEEDBACK_PREFIX",
@@ -39,14 +37,12 @@ def record_feedback(
     store: Store, *, question: str, entry_id: str, signal: Signal, time: float
 ) -> None:
     """Store one signal about ``entry_id`` for ``question`` (masked of identifiers)."""
-    masked = " ".join(mask_identifiers(question, placeholder="<{kind}>").split())
+    masked = mask_text(question)
     if not masked:
         return
-    key = f"{FEEDBACK_PREFIX}{time:017.6f}:{entry_id}:{signal}"
-    store.set(key, {"question": masked, "entry": entry_id, "signal": signal, "time": time})
-    keys = store.keys(FEEDBACK_PREFIX)
-    for old in sorted(keys)[: max(len(keys) - MAX_FEEDBACK, 0)]:
-        store.delete(old)
+    record = {"question": masked, "entry": entry_id, "signal": signal, "time": time}
+    key = f"{time:017.6f}:{entry_id}:{signal}"
+    store_newest(store, FEEDBACK_PREFIX, key, record, keep=MAX_FEEDBACK)
 
 
 def load_feedback(store: Store) -> list[dict[str, object]]:

@@ -83,13 +83,30 @@ def record_gap(
     store: Store, *, text: str, chat_id: str, time: float, outcome: str, message_id: str
 ) -> None:
     """Store a gap (text masked of identifiers); drop the oldest past ``MAX_GAPS``."""
-    masked = " ".join(mask_identifiers(text, placeholder="<{kind}>").split())
+    masked = mask_text(text)
     if not masked:
         return
-    key = f"{GAP_PREFIX}{time:017.6f}:{message_id}"
-    store.set(key, {"text": masked, "chat_id": chat_id, "time": time, "outcome": outcome})
-    keys = store.keys(GAP_PREFIX)
-    for old in sorted(keys)[: max(len(keys) - MAX_GAPS, 0)]:
+    record = {"text": masked, "chat_id": chat_id, "time": time, "outcome": outcome}
+    store_newest(store, GAP_PREFIX, f"{time:017.6f}:{message_id}", record, keep=MAX_GAPS)
+
+
+def mask_text(text: str) -> str:
+    """Return ``text`` as the faq stores a visitor's words: identifiers masked, spaces folded.
+
+    Shared by the gap log and the feedback log, so neither keeps an e-mail or a phone number.
+    """
+    return " ".join(mask_identifiers(text, placeholder="<{kind}>").split())
+
+
+def store_newest(store: Store, prefix: str, key: str, value: Any, *, keep: int) -> None:
+    """Store ``value`` under ``prefix + key`` and drop the oldest past ``keep`` entries.
+
+    ``key`` starts with the zero-padded time, so the keys sort oldest first: the logs stay
+    bounded on a long-running bot without a separate clean-up.
+    """
+    store.set(prefix + key, value)
+    keys = store.keys(prefix)
+    for old in sorted(keys)[: max(len(keys) - keep, 0)]:
         store.delete(old)
 
 
