@@ -337,7 +337,8 @@ def _table(data: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _plugin_sections(raw: Mapping[str, Any], where: str) -> tuple[PluginSection, ...]:
+def plugin_sections(raw: Mapping[str, Any], where: str) -> tuple[PluginSection, ...]:
+    """Return the ``[plugins.*]`` tables as sections (bot.toml's, or the test harness's)."""
     sections = []
     for position, (name, table) in enumerate(raw.items()):
         section = f"plugins.{name}"
@@ -431,5 +432,5 @@ def load_config(
         server=structure_section(
             ServerSettings, _table(data, "server", where), path=where, section="server"
         ),
-        plugins=_plugin_sections(_table(data, "plugins", where), where),
+        plugins=plugin_sections(_table(data, "plugins", where), where),
     )

@@ -42,13 +42,6 @@ PluginSpec = object | str | tuple[str, object]
 _SECTIONS = ("smartsupp", "pacing", "runtime", "plugins")
 
 
-@attrs.frozen(kw_only=True)
-class _Reserved:
-    enabled: bool = True
-    order: int | None = None
-    path: str | None = None
-
-
 def _sandbox_credentials(sandbox_config: SandboxConfig, eio: int | None) -> dict[str, str]:
     from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
 
@@ -71,11 +64,10 @@ def _config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str]) -> Bot
     from agentbot.errors import ConfigError
     from agentbot.runtime.config import (
         ENV_OVERRIDES,
-        PLUGIN_RESERVED_KEYS,
         BotConfig,
-        PluginSection,
         RuntimeSettings,
         SmartsuppSettings,
+        plugin_sections,
     )
     from agentbot.runtime.pacing import PacingSettings
     from agentbot.runtime.sections import did_you_mean, structure_section
@@ -92,25 +84,6 @@ def _config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str]) -> Bot
     for variable, key in ENV_OVERRIDES.items():
         if variable in env:
             smartsupp[key] = int(env[variable]) if key == "eio" else env[variable]
-    sections = []
-    for position, (name, table) in enumerate(dict(data.get("plugins", {})).items()):
-        table = dict(table)
-        reserved = structure_section(
-            _Reserved,
-            {k: v for k, v in table.items() if k in PLUGIN_RESERVED_KEYS},
-            path=where,
-            section=f"plugins.{name}",
-        )
-        sections.append(
-            PluginSection(
-                name=name,
-                enabled=reserved.enabled,
-                order=reserved.order,
-                path=reserved.path,
-                options={k: v for k, v in table.items() if k not in PLUGIN_RESERVED_KEYS},
-                position=position,
-            )
-        )
     return BotConfig(
         path=None,
         smartsupp=structure_section(SmartsuppSettings, smartsupp, path=where, section="smartsupp"),
@@ -120,7 +93,7 @@ def _config_from_mapping(data: Mapping[str, Any], env: Mapping[str, str]) -> Bot
         runtime=structure_section(
             RuntimeSettings, dict(data.get("runtime", {})), path=where, section="runtime"
         ),
-        plugins=tuple(sections),
+        plugins=plugin_sections(dict(data.get("plugins", {})), where),
     )
 
 
