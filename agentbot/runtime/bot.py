@@ -24,6 +24,7 @@ client, close storage — all within ``[runtime] shutdown_grace_seconds``.
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import threading
 import time
@@ -34,15 +35,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.abc
 
-from agentbot.api import (
-    AccountAgent,
-    AgentConnectReply,
-    ServerErrorEvent,
-    VisitorConnected,
-    VisitorUpdated,
-)
+from agentbot.api import ServerErrorEvent, VisitorConnected, VisitorUpdated
 from agentbot.client import ConnectionDropped, Reconnected
-from agentbot.errors import AgentbotError
 from agentbot.runtime.account import AccountState
 from agentbot.runtime.actors import ChatActor, Incoming
 from agentbot.runtime.background import BackgroundTasks
@@ -58,6 +52,7 @@ from agentbot.runtime.outbound import Outbound
 from agentbot.runtime.plugins import LoadedPlugin, PluginHost
 from agentbot.runtime.ports import AgentClientLike, ClientFactory
 from agentbot.runtime.resync import resync
+from agentbot.runtime.session_facts import SessionFacts
 from agentbot.runtime.speaker import Speaker
 from agentbot.runtime.storage import KeyValueStore, Storage
 from agentbot.runtime.visitors import VisitorDirectory
@@ -66,6 +61,7 @@ from agentbot.runtime.wiring import (
     default_outbound,
     open_ledger,
     open_storage,
+    stop_on_rest_auth_failure,
     visitor_fetcher,
 )
 
@@ -82,13 +78,15 @@ ACCOUNT_QUEUE_LIMIT = 1024
 OutboundFactory = Callable[["Bot"], Outbound]
 
 
-class Bot:
+class Bot(SessionFacts):
     """A Smartsupp chat bot: plugins + the rules of a careful human agent.
 
     ``config``: the validated bot.toml; ``plugins``: extra ``(name, object)`` plugins. Parts a
     test or an embedding program may hand in (defaults in :mod:`agentbot.runtime.wiring`):
     ``connect`` (builds the socket client), ``outbound`` (the transport), ``clock`` (pacing,
     limits, plugins' sleeps), ``wall_clock`` (epoch seconds), ``storage``, ``entry_points``.
+    The session's facts (``agent_id``, ``session``, ``agents``, ``humans_online``,
+    ``track_visitors``, ``client``) come from :class:`~agentbot.runtime.session_facts.SessionFacts`.
     """
 
     def __init__(
@@ -143,7 +141,7 @@ class Bot:
             agent_id=lambda: self.agent_id,
             stats=self.stats,
             wall_clock=self.wall_clock,
-            on_auth_failure=self._rest_auth_failed,
+            on_auth_failure=stop_on_rest_auth_failure(self),
         )
         self.visitors = VisitorDirectory(fetch=visitor_fetcher(self), clock=self.clock)
         """What the bot knows about visitors (``PluginBot.visitor``)."""
@@ -297,15 +295,6 @@ class Bot:
         if self.observer is not None:
             self.observer.login_failed(reason)
 
-    def _rest_auth_failed(self, exc: AgentbotError) -> None:
-        logger.error(
-            "the REST API refused the credential (%s): check [smartsupp] api_token "
-            "(AGENTBOT_API_TOKEN) and api_auth; stopping",
-            exc,
-        )
-        self.closed_reason = "rest_auth_failure"
-        self.stop()
-
     def start_actor(self, actor: ChatActor) -> None:
         """Start ``actor``'s worker task in the bot's task group (called by the actor)."""
         if self._tg is None:
@@ -340,7 +329,8 @@ class Bot:
     def _session_up(self, *, first: bool) -> None:
         self.speaker.session_started()
         if self._tg is not None:
-            self._tg.start_soon(_resync, self, first, name="agentbot resync")
+            run_resync = functools.partial(resync, first=first)
+            self._tg.start_soon(run_resync, self, name="agentbot resync")
 
     # -- dispatch (synchronous: never waits) -------------------------------------------------
 
@@ -374,52 +364,6 @@ class Bot:
                 self.visitors.updated(event.id, event.changes)
             self.account.apply(event)
         self.chats.post(self._account, Incoming(event))
-
-    # -- the plugin-facing API (see PluginBot) -----------------------------------------------
-
-    @property
-    def agent_id(self) -> str:
-        """The bot's own agent id."""
-        if self.account.session is not None:
-            return self.account.session.agent.id
-        return self.config.smartsupp.agent_id
-
-    @property
-    def client(self) -> AgentClientLike | None:
-        """The live socket client, or None while not logged in (for an ``Outbound``)."""
-        return self._client
-
-    @property
-    def session(self) -> AgentConnectReply | None:
-        """The current session, or None while not connected."""
-        return self.account.session
-
-    @property
-    def agents(self) -> tuple[AccountAgent, ...]:
-        """The account's agents from the session."""
-        return self.account.agents
-
-    def humans_online(self) -> tuple[str, ...]:
-        """Return the ids of other agents whose last known status is online."""
-        return self.account.humans_online(self.agent_id)
-
-    @property
-    def track_visitors(self) -> bool:
-        """The wanted ``agent.track_visitors`` value; the client applies it on every connection."""
-        return self._track_visitors
-
-    @track_visitors.setter
-    def track_visitors(self, enabled: bool) -> None:
-        enabled = bool(enabled)
-        if enabled != self._track_visitors:
-            logger.info("track_visitors set to %s", enabled)
-        self._track_visitors = enabled
-        if self._client is not None:
-            self._client.set_track_visitors(enabled)
-
-
-async def _resync(bot: Bot, first: bool) -> None:
-    await resync(bot, first=first)
 
 
 def _format_stats(stats: collections.Counter[str]) -> str:

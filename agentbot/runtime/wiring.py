@@ -20,6 +20,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from agentbot.api import VisitorGet
+from agentbot.errors import AgentbotError
 from agentbot.runtime.ledger import Ledger, namespace_for
 from agentbot.runtime.outbound import Outbound
 from agentbot.runtime.ports import AgentClientLike
@@ -38,6 +39,7 @@ __all__ = [
     "default_outbound",
     "open_ledger",
     "open_storage",
+    "stop_on_rest_auth_failure",
     "visitor_fetcher",
 ]
 
@@ -129,6 +131,25 @@ def default_client(bot: Bot) -> AbstractAsyncContextManager[AgentClientLike]:
         max_frame_bytes=settings.max_frame_bytes,
     )
     return client
+
+
+def stop_on_rest_auth_failure(bot: Bot) -> Callable[[AgentbotError], None]:
+    """What the speaker calls when the REST API refuses the credential: log once, stop for good.
+
+    Retrying cannot help (a wrong or revoked ``api_token``), and going on would drop every
+    reply, so the bot stops with ``closed_reason = "rest_auth_failure"``.
+    """
+
+    def stop(exc: AgentbotError) -> None:
+        logger.error(
+            "the REST API refused the credential (%s): check [smartsupp] api_token "
+            "(AGENTBOT_API_TOKEN) and api_auth; stopping",
+            exc,
+        )
+        bot.closed_reason = "rest_auth_failure"
+        bot.stop()
+
+    return stop
 
 
 def visitor_fetcher(bot: Bot) -> Callable[[str], Awaitable[Any]]:
