@@ -17,8 +17,9 @@ from agentbot.runtime.plugins import HOOK_NAMES
 STDLIB = {"Any", "Awaitable", "Callable", "Literal", "Mapping", "None", "Path", "Sequence"}
 """Names from the standard library (``typing``, ``collections.abc``, ``pathlib``)."""
 
-THIRD_PARTY = {"Group"}
-"""``click.Group`` (register_commands): a plugin with commands imports click itself."""
+THIRD_PARTY = {"Event", "Group"}
+"""``click.Group`` (register_commands): a plugin with commands imports click itself;
+``anyio.Event`` (``bot.wait_for``): plugins are async on anyio already."""
 
 
 def class_names(annotation: object) -> set[str]:
