@@ -46,7 +46,7 @@ from agentbot.errors import AgentbotError, AuthFailure, ConfigError, ConnectionL
 from agentbot.runtime.bot import Bot
 from agentbot.runtime.clock import Clock, RealClock
 from agentbot.runtime.config import BotConfig, default_storage_path, load_config
-from agentbot.runtime.launcher import FORCE_MARGIN_SECONDS
+from agentbot.runtime.launcher import FORCE_MARGIN_SECONDS, stop_on_signals
 from agentbot.runtime.lease import LeaseLost
 from agentbot.runtime.logs import BOT_NAME, install_redaction, secret_values
 from agentbot.runtime.metrics import Metrics
@@ -240,7 +240,6 @@ class Fleet:
         """Each bot's state: starting, logged_in, standby, retrying, stopped, auth_failure,
         failed."""
         self._stopping = False
-        self._cancel: anyio.CancelScope | None = None
         self._sleeps: dict[str, anyio.CancelScope] = {}
         self.max_concurrent_logins = max_concurrent_logins
         self._logins: anyio.Semaphore | None = None  # made in run(): bound to its event loop
@@ -267,7 +266,6 @@ class Fleet:
         self._logins = anyio.Semaphore(self.max_concurrent_logins)
         self._opening = anyio.CapacityLimiter(_OPENING_THREADS)
         async with anyio.create_task_group() as tg:
-            self._cancel = tg.cancel_scope
             if listen is not None:
                 host, port = parse_listen(listen)
                 await tg.start(OpsServer(self.metrics, host=host, port=port).serve)
@@ -297,11 +295,6 @@ class Fleet:
             bot.stop()
         for scope in list(self._sleeps.values()):
             scope.cancel()
-
-    def cancel(self) -> None:
-        """Cancel every bot outright (past the shutdown grace)."""
-        if self._cancel is not None:
-            self._cancel.cancel()
 
     @property
     def shutdown_grace_seconds(self) -> float:
@@ -475,25 +468,15 @@ async def run_fleet_until_signalled(
     The first signal stops every bot (typing false, ``on_stop``, logout); a second one, or
     the longest shutdown grace passing, cancels them outright. Main thread only.
     """
-    force_after = fleet.shutdown_grace_seconds + FORCE_MARGIN_SECONDS
-    async with anyio.create_task_group() as tg:
 
-        async def watch(*, task_status: anyio.abc.TaskStatus[None]) -> None:
-            with anyio.open_signal_receiver(*signals) as received:
-                task_status.started()
-                async for signum in received:
-                    logger.info("%s received: stopping every bot", signal.Signals(signum).name)
-                    fleet.stop()
-                    break
-                with anyio.move_on_after(force_after):
-                    async for signum in received:
-                        logger.warning(
-                            "%s received again: stopping now", signal.Signals(signum).name
-                        )
-                        break
-            logger.warning("shutdown took too long; cancelling")
-            fleet.cancel()
+    def stop() -> bool:
+        fleet.stop()
+        return False
 
-        await tg.start(watch)
-        await fleet.run()
-        tg.cancel_scope.cancel()
+    await stop_on_signals(
+        fleet.run,
+        stop=stop,
+        force_after_seconds=fleet.shutdown_grace_seconds + FORCE_MARGIN_SECONDS,
+        signals=signals,
+        announce=lambda name: logger.info("%s received: stopping every bot", name),
+    )

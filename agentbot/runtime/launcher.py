@@ -22,7 +22,7 @@ import importlib.metadata
 import inspect
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 import anyio.abc
@@ -41,6 +41,7 @@ __all__ = [
     "config_secrets",
     "installed_plugin_report",
     "run_until_signalled",
+    "stop_on_signals",
     "tune_gc",
 ]
 
@@ -83,25 +84,49 @@ async def run_until_signalled(
     process exits 0. ``supervised`` (under ``run --reload``): the first signal is the
     supervisor restarting the bot, which says so itself, so it is logged at DEBUG only.
     """
-    force_after = bot.config.runtime.shutdown_grace_seconds + FORCE_MARGIN_SECONDS
+
+    def stop() -> bool:
+        bot.stop()
+        return bot.replica_role == STANDBY  # not logged in: nothing to wind down
+
+    await stop_on_signals(
+        lambda: run_replica(bot),  # with storage_url: as a standby until it holds the lease
+        stop=stop,
+        force_after_seconds=bot.config.runtime.shutdown_grace_seconds + FORCE_MARGIN_SECONDS,
+        signals=signals,
+        announce=lambda name: logger.log(
+            logging.DEBUG if supervised else logging.INFO, "%s received: shutting down", name
+        ),
+    )
+
+
+async def stop_on_signals(
+    work: Callable[[], Awaitable[None]],
+    *,
+    stop: Callable[[], bool],
+    force_after_seconds: float,
+    signals: Sequence[signal.Signals],
+    announce: Callable[[str], None],
+) -> None:
+    """Run ``work()`` until it returns; on the first of ``signals`` ask it to stop.
+
+    ``stop()`` starts the graceful shutdown and returns True when there is nothing to wind
+    down (then ``work`` is cancelled at once). A second signal, or ``force_after_seconds``
+    passing, cancels ``work`` outright: cleanup that must reach the wire is shielded and
+    time-limited where it runs, so typing false still goes out. Main thread only.
+    """
     async with anyio.create_task_group() as tg:
 
         async def watch(*, task_status: anyio.abc.TaskStatus[None]) -> None:
             with anyio.open_signal_receiver(*signals) as received:
                 task_status.started()
                 async for signum in received:
-                    logger.log(
-                        logging.DEBUG if supervised else logging.INFO,
-                        "%s received: shutting down",
-                        signal.Signals(signum).name,
-                    )
-                    bot.stop()
-                    if bot.replica_role == STANDBY:  # not logged in: nothing to wind down
+                    announce(signal.Signals(signum).name)
+                    if stop():
                         tg.cancel_scope.cancel()
                         return
                     break
-                # The bot is stopping; force it past the deadline or on a second signal.
-                with anyio.move_on_after(force_after):
+                with anyio.move_on_after(force_after_seconds):
                     async for signum in received:
                         logger.warning(
                             "%s received again: stopping now", signal.Signals(signum).name
@@ -111,7 +136,7 @@ async def run_until_signalled(
             tg.cancel_scope.cancel()
 
         await tg.start(watch)
-        await run_replica(bot)  # with storage_url: as a standby until it holds the lease
+        await work()
         tg.cancel_scope.cancel()
 
 
