@@ -31,6 +31,7 @@ from agentbot.client.rest import RestApi
 from agentbot.errors import AgentbotError, RestAuthError, RestError
 from agentbot.runtime.clock import Clock, RealClock
 from agentbot.runtime.config import SmartsuppSettings
+from agentbot.runtime.wiring import agent_client_for
 
 __all__ = [
     "DEFAULT_MAX_EVENTS",
@@ -121,15 +122,7 @@ async def live_check(
             echo(f"{row.check}: {row.result} - {row.detail}")
 
     visitors: list[str] = []
-    client = AgentClient(
-        settings.url,
-        agent_id=settings.agent_id,
-        key=settings.key,
-        auth_token=settings.auth_token,
-        eio=settings.eio,
-        max_frame_bytes=settings.max_frame_bytes,
-        asgi_app=asgi_app,
-    )
+    client = agent_client_for(settings, asgi_app=asgi_app)
     rest = (
         RestApi(
             base_url=settings.api_url,

@@ -23,9 +23,10 @@ from typing import Any
 import anyio
 
 from agentbot.api import encode_event
-from agentbot.client import AgentClient, ConnectionDropped, Reconnected
+from agentbot.client import ConnectionDropped, Reconnected
 from agentbot.runtime.clock import Clock, RealClock
 from agentbot.runtime.config import SmartsuppSettings
+from agentbot.runtime.wiring import agent_client_for
 
 __all__ = ["MASK", "MASKED_EMAIL", "Redactor", "record"]
 
@@ -89,16 +90,7 @@ async def record(
         (settings.key, settings.auth_token, settings.api_token), mask_texts=mask_texts
     )
     count = 0
-    client = AgentClient(
-        settings.url,
-        agent_id=settings.agent_id,
-        key=settings.key,
-        auth_token=settings.auth_token,
-        eio=settings.eio,
-        track_visitors=settings.track_visitors,
-        max_frame_bytes=settings.max_frame_bytes,
-        asgi_app=asgi_app,
-    )
+    client = agent_client_for(settings, asgi_app=asgi_app)
     async with (
         await anyio.open_file(output, "w", encoding="utf-8") as file,
         client,

@@ -29,8 +29,9 @@ from agentbot.runtime.storage import Storage
 from agentbot.runtime.visitors import NotConnected
 
 if TYPE_CHECKING:
+    from agentbot.client import AgentClient
     from agentbot.runtime.bot import Bot
-    from agentbot.runtime.config import BotConfig
+    from agentbot.runtime.config import BotConfig, SmartsuppSettings
 
 __all__ = [
     "apply_retention",
@@ -118,19 +119,32 @@ def default_outbound(bot: Bot) -> Outbound:
 
 def default_client(bot: Bot) -> AbstractAsyncContextManager[AgentClientLike]:
     """The socket client of ``[smartsupp]`` (not entered: entering logs in)."""
+    client: AbstractAsyncContextManager[AgentClientLike] = agent_client_for(
+        bot.config.smartsupp, track_visitors=bot.track_visitors
+    )
+    return client
+
+
+def agent_client_for(
+    settings: SmartsuppSettings, *, track_visitors: bool | None = None, asgi_app: Any = None
+) -> AgentClient:
+    """An :class:`~agentbot.client.AgentClient` for ``[smartsupp]`` (the one place that maps
+    the settings to the client: ``run``, ``check --live`` and ``record`` all use it).
+
+    ``track_visitors`` defaults to the setting; ``asgi_app`` talks to an in-process sandbox.
+    """
     from agentbot.client import AgentClient
 
-    settings = bot.config.smartsupp
-    client: AbstractAsyncContextManager[AgentClientLike] = AgentClient(
+    return AgentClient(
         settings.url,
         agent_id=settings.agent_id,
         key=settings.key,
         auth_token=settings.auth_token,
         eio=settings.eio,
-        track_visitors=bot.track_visitors,
+        track_visitors=settings.track_visitors if track_visitors is None else track_visitors,
         max_frame_bytes=settings.max_frame_bytes,
+        asgi_app=asgi_app,
     )
-    return client
 
 
 def stop_on_rest_auth_failure(bot: Bot) -> Callable[[AgentbotError], None]:
