@@ -5,10 +5,12 @@ connections, a server deploy): the first retry comes after a short jittered paus
 by default), so the bot is back within about a second (issue 16, defect 5: a link dropping
 every 20–40 s used to escalate towards the 30 s cap, p99 28 s, because only a minute-long
 link reset the count). Only consecutive failures — attempts that never logged in, or links
-that died before ``stable_after_seconds`` — grow the delay: capped exponential steps with
+that died before ``stable_after_seconds`` — grow the delay, as capped exponential steps with
 full jitter (a uniform draw between 0 and the step) so a fleet of bots that lost the same
-server does not reconnect in lockstep; see the AWS architecture blog's "Exponential Backoff
-And Jitter". A stable login resets the count. Pure: the random source is passed in.
+server does not reconnect in lockstep (the AWS architecture blog's "Exponential Backoff And
+Jitter"). Right after a link that did log in — the server is up, the network flaps — the wait
+stays at most ``logged_in_max_delay_seconds``. A stable login resets the count. Pure: the
+random source is passed in.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ class ReconnectPolicy:
     ``max_attempts`` set, the client gives up after that many failed attempts in a row.
     ``enabled=False`` turns reconnecting off: the first lost link ends the client.
 
-    With the defaults: 0.1–0.5 s, then up to 1, 2, 4, 8, 16 and 30 s.
+    With the defaults: 0.1–0.5 s, then up to 1, 2, 4, 8, 16 and 30 s — but at most
+    ``logged_in_max_delay_seconds`` (2 s) right after a link that did log in.
     """
 
     enabled: bool = True
@@ -51,6 +54,10 @@ class ReconnectPolicy:
     max_delay_seconds: float = attrs.field(default=30.0, validator=_positive)
     multiplier: float = attrs.field(default=2.0, validator=_positive)
     stable_after_seconds: float = attrs.field(default=5.0, validator=_positive)
+    logged_in_max_delay_seconds: float = attrs.field(default=2.0, validator=_positive)
+    """After a link that logged in but died young, the next wait is at most this: the server
+    is up and takes the login, the network flaps; waiting up to ``max_delay_seconds`` there only
+    keeps the bot offline (the flapping soak: reconnect p50 14 s, most replies lost)."""
     max_attempts: int | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -65,6 +72,7 @@ class Backoff:
         self.policy = policy
         self.attempt = 0
         self._rng = rng or random.Random()
+        self._logged_in = False  # the last attempt logged in (and died young)
 
     def next_delay(self) -> float:
         """Count one more failed attempt and return how long to wait before the next one."""
@@ -75,7 +83,11 @@ class Backoff:
             high = min(p.first_retry_max_seconds, p.max_delay_seconds)
             return self._rng.uniform(low, high)
         step = p.initial_delay_seconds * p.multiplier ** min(self.attempt - 2, 64)
-        return self._rng.uniform(0.0, min(p.max_delay_seconds, step))
+        cap = p.max_delay_seconds
+        if self._logged_in:
+            cap = min(cap, p.logged_in_max_delay_seconds)
+            self._logged_in = False
+        return self._rng.uniform(0.0, min(cap, step))
 
     def exhausted(self) -> bool:
         """Whether ``max_attempts`` failed attempts in a row have been made."""
@@ -83,6 +95,9 @@ class Backoff:
         return limit is not None and self.attempt >= limit
 
     def link_lasted(self, seconds: float) -> None:
-        """Reset the count when a logged-in link stayed up long enough to count as stable."""
+        """A logged-in link ended after ``seconds``: reset the count if it was stable, else cap
+        the next wait at ``logged_in_max_delay_seconds`` (it did log in: not an outage)."""
         if seconds >= self.policy.stable_after_seconds:
             self.attempt = 0
+        else:
+            self._logged_in = True

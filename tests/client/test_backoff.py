@@ -90,3 +90,24 @@ def test_non_positive_settings_are_rejected(field: str) -> None:
 def test_first_retry_window_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="first_retry_min_seconds"):
         ReconnectPolicy(first_retry_min_seconds=1, first_retry_max_seconds=0.5)
+
+
+def test_a_flapping_link_that_keeps_logging_in_waits_at_most_two_seconds() -> None:
+    # Issue 16, defect 5 (flapping every 0.5-1.5 s): each link logs in, then dies young. The
+    # server is up; growing to the 30 s cap kept the bot offline (soak: p50 14 s).
+    backoff = Backoff(ReconnectPolicy(), rng=MaxRandom())
+    delays = []
+    for _ in range(10):
+        backoff.link_lasted(1.0)
+        delays.append(backoff.next_delay())
+    assert delays[0] == 0.5
+    assert max(delays) == 2.0
+
+
+def test_after_a_flapping_link_an_attempt_that_never_logs_in_grows_again() -> None:
+    backoff = Backoff(ReconnectPolicy(), rng=MaxRandom())
+    for _ in range(5):
+        backoff.link_lasted(1.0)
+        backoff.next_delay()
+    # The server stops taking logins (an outage): no link_lasted, so the cap lifts.
+    assert [backoff.next_delay() for _ in range(2)] == [16, 30]
