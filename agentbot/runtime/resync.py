@@ -98,22 +98,28 @@ def recover(bot: Bot) -> None:
                 )
         if keep:
             bot.chats.resume_entries(actor, keep)
-    for received in ledger.undecided():
+    undecided = ledger.undecided()  # oldest first
+    newest = {received.chat_id: received.message_id for received in undecided}
+    for received in undecided:
         if received.message_id in planned_for:
             ledger.decide(received.message_id, "answered")
             continue
         actor = bot.chats.actor(received.chat_id)
         state = actor.state
-        if (
-            state.may_send()
-            and state.last_visitor_message_id == received.message_id
-            and now - received.received_at <= max_age
-        ):
+        # The chat's latest visitor line: as the stored facts say, or newer than what they
+        # say (the process died between taking the message in and storing the chat's facts).
+        latest = newest[received.chat_id] == received.message_id and (
+            state.last_visitor_message_id == received.message_id
+            or state.last_visitor_at is None
+            or received.received_at >= state.last_visitor_at
+        )
+        if state.may_send() and latest and now - received.received_at <= max_age:
             logger.info(
                 "chat %s: answering a message the bot was handling when it stopped",
                 received.chat_id,
             )
             bot.stats["recovered"] += 1
+            state.last_visitor_message_id = received.message_id
             bot.chats.replay(
                 _message(received.message_id, received.chat_id, state.visitor_id, received.text)
             )
