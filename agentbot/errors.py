@@ -183,6 +183,11 @@ class ConnectionLost(AgentbotError):
         super().__init__(message)
 
 
+class LinkChanged(ConnectionLost):
+    """A request bound to one link (``on_link``) was not sent: that link is gone. Surely not
+    sent, unlike a plain :class:`ConnectionLost` after writing."""
+
+
 class ConfigError(AgentbotError):
     """The configuration is wrong; the message names the file, section and key."""
 

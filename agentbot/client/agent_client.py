@@ -48,6 +48,7 @@ from agentbot.errors import (
     ApiError,
     AuthFailure,
     ConnectionLost,
+    LinkChanged,
     LocalProtocolError,
     ProtocolError,
     RequestTimeout,
@@ -392,14 +393,18 @@ class AgentClient:
 
     # ---------------------------------------------------------------- requests
 
-    async def request(self, req: Request, *, timeout: float | None = None) -> Any:
+    async def request(
+        self, req: Request, *, timeout: float | None = None, on_link: int | None = None
+    ) -> Any:
         """Send an acked request and return its typed reply.
 
         Raises the request's :class:`~agentbot.errors.ApiError` subclass when the server
         answers with an error, :class:`~agentbot.errors.RequestTimeout` when no reply comes
         within ``timeout`` (default ``request_timeout``; the time spent waiting for a link
         counts), and :class:`~agentbot.errors.ConnectionLost` when the link carrying it
-        drops. A request is never sent twice.
+        drops. A request is never sent twice. With ``on_link`` (a :attr:`link_generation`) it
+        goes out on that link or not at all (:class:`~agentbot.errors.LinkChanged`): a message
+        must leave on the connection its typing indicator was shown on.
         """
         if not req.expects_ack:
             raise LocalProtocolError(f"{req.name} has no reply: use send()")
@@ -411,6 +416,11 @@ class AgentClient:
         try:
             with anyio.fail_after(limit):
                 link = await self._wait_link()
+                if on_link is not None and link.generation != on_link:
+                    raise LinkChanged(
+                        f"{name} not sent: link {on_link} is gone (now {link.generation})",
+                        event=name,
+                    )
                 ack_id = link.conn.send_event(name, *args, ack=True)
                 assert ack_id is not None
                 link.waiters[ack_id] = waiter

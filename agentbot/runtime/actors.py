@@ -347,8 +347,12 @@ class ChatActor:
             self.state.visitor_id,
             head.text,
             attempted_at=head.attempted_at,
+            link=self._typing_link,
         )
         self._deadline = None
+        if delivery.outcome == "relink":
+            self._typing_link = None  # that link is gone: show typing on the new one first
+            return
         if delivery.outcome == "retry":
             # Outcome unknown: keep it at the head; it is confirmed against the server before
             # anything is sent again, after a growing pause (and a live link).

@@ -34,6 +34,7 @@ from agentbot.errors import (
     AgentbotError,
     ConfigError,
     ConnectionLost,
+    LinkChanged,
     OutcomeUnknown,
     RequestTimeout,
 )
@@ -142,13 +143,16 @@ class Outbound:
 
     # -- messages ----------------------------------------------------------------------------
 
-    async def send_message(self, chat_id: str, visitor_id: str | None, text: str) -> Message:
+    async def send_message(
+        self, chat_id: str, visitor_id: str | None, text: str, *, link: int | None = None
+    ) -> Message:
         """Send one message as the bot; return the stored message. Never resends.
 
         REST: ``POST /v2/conversations/{id}``. Socket: an acked ``chat.message`` (needs
         ``visitor_id`` and a live connection). Raises :class:`OutcomeUnknown` when the
         message may or may not have been stored (timeout, link lost after writing, 5xx),
-        :class:`ConnectionLost` when it surely was not sent, and the typed API errors
+        :class:`ConnectionLost` when it surely was not sent (:class:`LinkChanged`: ``link``,
+        the connection its typing went out on, is gone — socket only), and the typed API errors
         (:class:`~agentbot.errors.RestAuthError` is final) otherwise.
         """
         if self.send_via == "rest":
@@ -162,7 +166,11 @@ class Outbound:
             )
         request = ChatMessage(chat_id=chat_id, visitor_id=visitor_id, text=text)
         try:
-            reply = await client.request(request, timeout=DEFAULT_SOCKET_SEND_TIMEOUT_SECONDS)
+            reply = await client.request(
+                request, timeout=DEFAULT_SOCKET_SEND_TIMEOUT_SECONDS, on_link=link
+            )
+        except LinkChanged:
+            raise  # surely not sent: the actor shows typing on the new link first
         except RequestTimeout as exc:
             raise OutcomeUnknown(
                 f"chat.message: {exc}; it may have been stored", operation="chat.message"

@@ -33,7 +33,9 @@ class AgentClientLike(Protocol):
         """Yield server events, ``Reconnected`` and ``ConnectionDropped`` until the end."""
         ...
 
-    async def request(self, req: Request, *, timeout: float | None = None) -> Any:
+    async def request(
+        self, req: Request, *, timeout: float | None = None, on_link: int | None = None
+    ) -> Any:
         """Send an acked request and return its typed reply (raises ``ApiError`` & co)."""
         ...
 

@@ -30,7 +30,7 @@ import anyio
 import attrs
 
 from agentbot.api import ChatTyping, Message
-from agentbot.errors import AgentbotError, ApiError, OutcomeUnknown, RestAuthError
+from agentbot.errors import AgentbotError, ApiError, LinkChanged, OutcomeUnknown, RestAuthError
 from agentbot.runtime.outbound import CLOCK_SKEW_SECONDS
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ _ECHO_MEMORY = 4096
 @attrs.frozen
 class Delivery:
     """How one send ended: ``"sent"``, ``"confirmed"`` (stored before, not resent),
-    ``"retry"`` (outcome unknown and not confirmable yet: try again once the link is back) or
+    ``"retry"`` (outcome unknown and not confirmable yet: try again once the link is back),
+    ``"relink"`` (not sent: the link its typing was shown on is gone; type again first) or
     ``"failed"`` (the server refused it: it will not be sent)."""
 
     outcome: str
@@ -209,6 +210,7 @@ class Speaker:
         text: str,
         *,
         attempted_at: float | None,
+        link: int | None = None,
     ) -> Delivery:
         """Send one outbox entry exactly once (see the module docstring).
 
@@ -237,7 +239,12 @@ class Speaker:
                 )
         attempted = ledger.attempt(entry_id)
         try:
-            stored = await self._outbound().send_message(chat_id, visitor_id, text)
+            stored = await self._outbound().send_message(chat_id, visitor_id, text, link=link)
+        except LinkChanged:
+            # Surely not sent: the connection its typing was shown on is gone. Typing again on
+            # the new one, then the message (the wire rule), not a failure.
+            self._stats["relinked"] += 1
+            return Delivery("relink")
         except OutcomeUnknown as exc:
             self._stats["send_unknown"] += 1
             logger.warning(

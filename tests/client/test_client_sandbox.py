@@ -12,7 +12,7 @@ import pytest
 
 from agentbot.api import ChatMessage, ChatMessageReceived, ChatOpened, ChatTyping, ServerErrorEvent
 from agentbot.client import AgentClient, ConnectionDropped, Reconnected, ReconnectPolicy
-from agentbot.errors import RequestTimeout
+from agentbot.errors import LinkChanged, RequestTimeout
 from agentbot.sandbox import SandboxConfig, create_app
 
 FAST_RECONNECT = ReconnectPolicy(initial_delay_seconds=0.01, max_delay_seconds=0.05)
@@ -299,3 +299,18 @@ async def test_a_bulk_with_garbage_items_delivers_the_good_ones_and_logs_once(
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(warnings) == 1
     assert "and 2 more of 5 items" in warnings[0]
+
+
+async def test_a_request_bound_to_a_link_that_is_gone_is_not_sent(app: Any, eio: int) -> None:
+    # Issue 16, defect 2: a message must leave on the connection its typing was shown on; if
+    # that link dropped meanwhile, nothing is written on the new one (the bot types again).
+    async with client_for(app, eio) as client:
+        old = client.link_generation
+        assert old is not None
+        await _drop_and_come_back(app, client, 1)
+        assert client.link_generation == old + 1
+        request = ChatMessage(chat_id="co-none", visitor_id="vi-none", text="late")
+        with pytest.raises(LinkChanged):
+            await client.request(request, on_link=old)
+        sent = app.state.control.agent_requests(app.state.sandbox.config.bot.id)["requests"]
+        assert not any(r["name"] == "chat.message" for r in sent)

@@ -158,7 +158,9 @@ class FakeClient:
             async for event in self._recv:
                 yield event
 
-    async def request(self, req: Request, *, timeout: float | None = None) -> Any:
+    async def request(
+        self, req: Request, *, timeout: float | None = None, on_link: int | None = None
+    ) -> Any:
         self._record(req)
         await anyio.lowlevel.checkpoint()
         if isinstance(req, ChatMessage):
