@@ -15,7 +15,6 @@ link and a restarted server, and is never confused between two servers.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import sys
@@ -33,6 +32,8 @@ from agentbot.sandbox import SandboxConfig, create_app, running_server
 from tests.api.examples import AGENT_ID, CHAT_ID, CONTACT_MESSAGE, EVENTS
 from tests.runtime import test_e2e_sandbox as e2e
 from tests.test_reloader import Output
+
+from .children import child_env
 
 WAIT_SECONDS = 30
 
@@ -71,10 +72,7 @@ def write_config(folder: Path, base_url: str, sandbox: SandboxConfig) -> None:
 
 def bot_env(sandbox: SandboxConfig) -> dict[str, str]:
     """The child's environment: the socket credentials, and no REST token at all."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTBOT_")}
-    env["AGENTBOT_AUTH_TOKEN"] = sandbox.bot.auth_token
-    env["AGENTBOT_KEY"] = sandbox.account_key
-    return env
+    return child_env(sandbox)
 
 
 def inbox_outcome(path: Path, message_id: str) -> str | None:

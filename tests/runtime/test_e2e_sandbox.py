@@ -33,6 +33,8 @@ from agentbot.runtime.storage import MEMORY, Storage
 from agentbot.sandbox import SandboxConfig, create_app, running_server
 from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
 
+from .children import child_env
+
 FAST_RECONNECT = ReconnectPolicy(initial_delay_seconds=0.01, max_delay_seconds=0.05)
 WAIT_SECONDS = 15
 
@@ -481,7 +483,7 @@ async def test_check_tries_the_login(tmp_path: Path, token_ok: bool) -> None:
             '[plugins.answer]\npath = "answer.py"\n',
             encoding="utf-8",
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTBOT_")}
+        env = child_env()
         code, out, err = await run_cli("check", "-c", "bot.toml", cwd=tmp_path, env=env)
     assert sandbox_config.account_key not in out + err
     assert token not in out + err

@@ -10,7 +10,6 @@ secret; neither process's log shows it (redacted as on the single-bot path).
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import textwrap
@@ -25,6 +24,8 @@ import pytest
 from agentbot.sandbox import SandboxConfig, create_app, running_server
 from tests.pg.conftest import pg_cluster, pg_dsn  # noqa: F401 - fixtures
 from tests.test_reloader import Output
+
+from .children import child_env
 
 WAIT_SECONDS = 40
 PLUGIN_SECRET = "plg-s3cr3t-4f9a27c1"
@@ -98,7 +99,7 @@ async def test_two_fleet_processes_sharing_a_bot_log_in_once(
         with anyio.fail_after(WAIT_SECONDS):
             await sandbox.wait_until(predicate)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTBOT_")}
+    env = child_env()
     command = [sys.executable, "-m", "agentbot", "run", "-c", "bots", "--log-format", "json"]
     processes: list[anyio.abc.Process] = []
     async with running_server(app) as base_url, anyio.create_task_group() as tg:

@@ -16,7 +16,6 @@ line. The measured takeover time (SIGKILL to the standby's login) goes to test-a
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sys
@@ -33,9 +32,11 @@ import psycopg
 import pytest
 
 from agentbot.sandbox import SandboxConfig, create_app, running_server
-from agentbot.sandbox.rest_api import REST_PREFIX, api_token_for
+from agentbot.sandbox.rest_api import REST_PREFIX
 from tests.pg.conftest import pg_cluster, pg_dsn  # noqa: F401 - fixtures
 from tests.test_reloader import Output
+
+from .children import child_env
 
 WAIT_SECONDS = 40
 LEASE_TTL_SECONDS = 1.5
@@ -76,11 +77,7 @@ def write_config(folder: Path, base_url: str, sandbox: SandboxConfig, dsn: str) 
 
 
 def bot_env(sandbox: SandboxConfig) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTBOT_")}
-    env["AGENTBOT_AUTH_TOKEN"] = sandbox.bot.auth_token
-    env["AGENTBOT_KEY"] = sandbox.account_key
-    env["AGENTBOT_API_TOKEN"] = api_token_for(sandbox.bot)
-    return env
+    return child_env(sandbox, rest=True)
 
 
 def ops_port(output: Output) -> int:
