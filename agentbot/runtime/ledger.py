@@ -95,8 +95,6 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 """The ledger's tables; created at start through the store's ``ensure_schema``."""
 
-UNSETTLED = ("planned", "sending")
-
 
 class LedgerStore(Protocol):
     """What the ledger needs from a store (:class:`agentbot.runtime.storage.Storage`)."""

@@ -137,11 +137,6 @@ class Speaker:
             return generation if isinstance(generation, int) else None
         return self.link if self.link_up else None
 
-    async def wait_link_up(self) -> None:
-        """Wait until a session is up."""
-        while not self.link_up:
-            await self._link_changed.wait()
-
     # -- typing ------------------------------------------------------------------------------
 
     async def send_typing(self, chat_id: str, visitor_id: str | None, on: bool) -> int | None:
