@@ -73,7 +73,10 @@ DEFAULT_JITTER = 0.2
 DEFAULT_MIN_SECONDS = 1.0
 DEFAULT_MAX_SECONDS = 8.0
 DEFAULT_MAX_MESSAGE_CHARS = 400
-DEFAULT_RETYPE_SECONDS = 1.0
+DEFAULT_RETYPE_SECONDS = 0.5
+"""After a reconnect, typing shown again before a pending reply goes out. Short: the visitor
+already watched the bot type before the drop; the pause only makes typing visible on the new
+connection. 1 s lost replies between links that live 0.5-1.5 s (issue 16's flapping soak)."""
 
 
 def _non_negative(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:

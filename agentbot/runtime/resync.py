@@ -49,6 +49,9 @@ MAX_RESYNC_CHATS = 200
 HISTORY_PAGE = 10
 """Messages read per open chat (newest first)."""
 
+HISTORY_CONCURRENCY = 8
+"""Open chats whose latest messages are read at the same time during a resync."""
+
 
 async def resync(bot: Bot, *, first: bool) -> None:
     """Recover (``first``) and reconcile, then let the actors speak. Never raises."""
@@ -143,11 +146,35 @@ async def reconcile(bot: Bot) -> None:
         if isinstance(agent_ids, list):
             humans |= {str(a) for a in agent_ids}
         bot.chats.learn(chat.id, closed=False, humans=humans, visitor_id=chat.visitor_id)
-    for chat in chats[:MAX_RESYNC_CHATS]:
-        if not bot.chats.actor(chat.id).may_send():
-            continue
-        page = await outbound.history(chat.id, size=HISTORY_PAGE, order="desc")
-        await _missed(bot, chat.id, list(page.items))
+    talking = [chat.id for chat in chats[:MAX_RESYNC_CHATS] if bot.chats.actor(chat.id).may_send()]
+    pages: dict[str, list[Message]] = {}
+    failures: list[AgentbotError] = []
+
+    async def read(chat_id: str, limiter: anyio.CapacityLimiter) -> None:
+        async with limiter:
+            try:
+                page = await outbound.history(chat_id, size=HISTORY_PAGE, order="desc")
+            except AgentbotError as exc:
+                failures.append(exc)
+                return
+        pages[chat_id] = list(page.items)
+
+    # Read concurrently: one by one, eight open chats held the bot's replies back for up to
+    # 0.8 s after each login, more than a link that flaps every second has to spare.
+    limiter = anyio.CapacityLimiter(HISTORY_CONCURRENCY)
+    async with anyio.create_task_group() as tg:
+        for chat_id in talking:
+            tg.start_soon(read, chat_id, limiter)
+    if failures:
+        logger.warning(
+            "resync: could not read the latest messages of %d of %d open chat(s): %s",
+            len(failures),
+            len(talking),
+            failures[0],
+        )
+    for chat_id in talking:  # in the server's order, whatever order the reads ended in
+        if chat_id in pages:
+            await _missed(bot, chat_id, pages[chat_id])
 
 
 async def _missed(bot: Bot, chat_id: str, newest_first: list[Message]) -> None:
