@@ -17,6 +17,7 @@ from .decision import decide
 from .evaluate import EvalReport, Split, evaluate, evaluate_by_kind, load_eval_set
 from .feedback import feedback_cases, feedback_lines
 from .gaps import gap_lines, load_gaps
+from .glossary import glossary_for
 from .matcher import METHOD_LEADS, METHOD_THRESHOLDS, FaqIndex, Method
 from .plugin import Faq, FaqConfig
 
@@ -76,7 +77,9 @@ def eval_report(
     if feedback_store is not None:
         known = {entry.id for entry in eval_set.faq.entries}
         cases = (*cases, *feedback_cases(feedback_store, known=known))
-    index = FaqIndex(eval_set.faq.entries, method=method)
+    index = FaqIndex(
+        eval_set.faq.entries, method=method, glossary=glossary_for(eval_set.faq.glossary)
+    )
     default_threshold, default_clarify = METHOD_THRESHOLDS[method]
     lead_threshold, lead_margin = METHOD_LEADS[method]
     answer_at = default_threshold if threshold is None else threshold

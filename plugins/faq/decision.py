@@ -18,16 +18,19 @@ __all__ = [
     "decide",
 ]
 
-DEFAULT_THRESHOLD = 0.55
-"""Best score at or above which the bot answers (the default method's, see matcher)."""
+DEFAULT_THRESHOLD = 0.90
+"""Best score at or above which the bot answers (the default method's, see matcher). High
+because the lead rule does the answering for hybrid: from 0.44 when the best leads by 0.04;
+no lower plain threshold added right answers on the tune split without adding wrong ones,
+and the calibration keeps the most careful of equal rules."""
 
-DEFAULT_CLARIFY_THRESHOLD = 0.42
+DEFAULT_CLARIFY_THRESHOLD = 0.44
 """Best score at or above which, below the threshold, the bot asks "did you mean…?"."""
 
 DEFAULT_MARGIN = 0.03
 """If the runner-up is this close to the best, the bot asks instead of guessing."""
 
-DEFAULT_LEAD_MARGIN = 0.06
+DEFAULT_LEAD_MARGIN = 0.04
 """How far ahead of the runner-up a best match below the threshold must be to be answered
 (with ``lead_threshold``; the default method's value, see matcher.METHOD_LEADS)."""
 

@@ -12,6 +12,9 @@ The format is TOML, like bot.toml::
     lang = "en"                      # optional, defaults to the file's lang
     tags = ["store"]                 # optional
 
+    [glossary]                       # optional: words of your trade the built-in glossary
+    retez = "chain"                  # lacks (folded word beginning = the FAQ's words)
+
 A file ending in ``.json`` holds the same structure as JSON (``{"lang": "en", "entry":
 [{...}, ...]}``): JSON parses about twenty times faster than TOML, which matters for FAQs of
 many thousands of entries exported from another system (benchmarks/faq.py).
@@ -44,7 +47,7 @@ _FIRST_HEADER = re.compile(r"[ \t]*\[\[[ \t]*entry[ \t]*\]\]")
 _NEXT_HEADER = re.compile(r"\n[ \t]*\[\[[ \t]*entry[ \t]*\]\]")
 _TOML_LINE = re.compile(r"at line (\d+)")
 _ENTRY_KEYS = frozenset({"id", "question", "alternatives", "answer", "lang", "tags"})
-_FILE_KEYS = frozenset({"lang", "entry"})
+_FILE_KEYS = frozenset({"lang", "entry", "glossary"})
 _STR = itertools.repeat(str)  # all(map(isinstance, items, _STR)): every item a str
 
 
@@ -81,6 +84,8 @@ class FaqFile:
 
     entries: tuple[FaqEntry, ...]
     path: str | None = None
+    glossary: dict[str, str] = attrs.field(factory=dict)
+    """The file's ``[glossary]``: words of the team's trade -> words its FAQ uses for them."""
 
 
 def load_faq(path: str | Path) -> FaqFile:
@@ -127,6 +132,7 @@ def parse_faq(text: str, *, path: str | None = None, json_format: bool = False) 
     raw_entries = data.get("entry", [])
     if not isinstance(raw_entries, list):
         raise _error(where, path, _key_line(text, 0, "entry"), "'entry' must be [[entry]] tables")
+    glossary = _glossary(data.get("glossary", {}), where, path, _key_line(text, 0, "glossary"))
     headers = [] if json_format else _header_lines(text)
     entries: list[FaqEntry] = []
     seen_ids: dict[str, int | None] = {}
@@ -146,7 +152,19 @@ def parse_faq(text: str, *, path: str | None = None, json_format: bool = False) 
             )
         seen_ids[entry.id] = line
         entries.append(entry)
-    return FaqFile(entries=tuple(entries), path=path)
+    return FaqFile(entries=tuple(entries), path=path, glossary=glossary)
+
+
+def _glossary(raw: Any, where: str, path: str | None, line: int | None) -> dict[str, str]:
+    """Validate ``[glossary]``: one word (or word beginning) = the FAQ's words for it."""
+    if not isinstance(raw, Mapping):
+        raise _error(where, path, line, "'glossary' must be a table of word = \"words\"")
+    for key, value in raw.items():
+        if len(key.split()) != 1 or not isinstance(value, str) or not value.strip():
+            raise _error(
+                where, path, line, f"glossary {key!r}: one word = a non-empty string of words"
+            )
+    return dict(raw)
 
 
 def _entry(

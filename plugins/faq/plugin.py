@@ -33,6 +33,7 @@ from .decision import DEFAULT_MARGIN, Decision, decide
 from .entries import FaqEntry, FaqFileError, load_faq
 from .feedback import record_feedback
 from .gaps import record_gap
+from .glossary import glossary_for
 from .matcher import METHOD_LEADS, METHOD_THRESHOLDS, FaqIndex
 from .semantic import embedding_cache_dir
 
@@ -203,10 +204,12 @@ class Faq:
         """Load the file now (blocking); raise :class:`FaqFileError`; keep the old on error."""
         stamp = self._stamp()
         try:
+            faq = load_faq(self.path)
             index = FaqIndex(
-                load_faq(self.path).entries,
+                faq.entries,
                 method=self.config.method,
                 cache_dir=embedding_cache_dir() if self.config.cache_embeddings else None,
+                glossary=glossary_for(faq.glossary),
             )
         except FaqFileError as exc:
             self.last_error = exc

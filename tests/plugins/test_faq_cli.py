@@ -27,7 +27,7 @@ def test_faq_test_prints_matches_with_scores_and_the_decision(tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].endswith(
-        "57 entries; method hybrid, threshold 0.55, clarify 0.42, lead 0.42 by 0.06"
+        "57 entries; method hybrid, threshold 0.90, clarify 0.44, lead 0.44 by 0.04"
     )
     assert lines[2].startswith("1. 0.")
     assert "opening-hours [en]: What are your opening hours?" in lines[2]

@@ -161,7 +161,10 @@ def index() -> FaqIndex:
     ],
 )
 def test_paraphrases_find_their_entry(index: FaqIndex, question: str, expected: str) -> None:
-    decision = decide(index.search(question))
+    lead_threshold, lead_margin = METHOD_LEADS["hybrid"]  # the plugin's rule
+    decision = decide(
+        index.search(question), lead_threshold=lead_threshold, lead_margin=lead_margin
+    )
     assert decision.kind == "answer"
     assert decision.best is not None
     assert decision.best.entry.id == expected
@@ -270,8 +273,13 @@ def test_blend_tolerates_typos() -> None:
     # The semantic score knows no misspelt words, so typos are the lexical methods' job.
     index = FaqIndex(load_faq(EVAL / "faq.toml").entries, method="blend")
     threshold, clarify = METHOD_THRESHOLDS["blend"]
+    lead_threshold, lead_margin = METHOD_LEADS["blend"]
     decision = decide(
-        index.search("whre is my pakage"), threshold=threshold - 0.05, clarify_threshold=clarify
+        index.search("whre is my pakage"),
+        threshold=threshold,
+        clarify_threshold=clarify,
+        lead_threshold=lead_threshold,
+        lead_margin=lead_margin,
     )
     assert decision.kind == "answer"
     assert decision.best is not None

@@ -76,7 +76,11 @@ async def test_unsure_match_asks_did_you_mean_and_takes_a_number(
     agentbot_harness: HarnessFactory, faq_file: Path
 ) -> None:
     async with agentbot_harness(
-        config=plugins({"faq": {"file": str(faq_file), "clarify_threshold": 0.3}})
+        # The lead rule off: "shipping info" is about both shipping entries, whichever
+        # the calibrated rule would pick.
+        config=plugins(
+            {"faq": {"file": str(faq_file), "clarify_threshold": 0.3, "lead_threshold": 1.0}}
+        )
     ) as h:
         v = await h.visitor("Ada")
         await say(h, v, "shipping info")
@@ -93,6 +97,7 @@ async def test_clarifying_can_be_turned_off(
     agentbot_harness: HarnessFactory, faq_file: Path
 ) -> None:
     options = {"file": str(faq_file), "clarify_threshold": 0.3, "clarify": False}
+    options["lead_threshold"] = 1.0  # see the test above
     async with agentbot_harness(config=plugins({"faq": options})) as h:
         v = await h.visitor("Ada")
         await say(h, v, "shipping info")
