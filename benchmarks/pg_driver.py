@@ -215,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=2000, help="operations per measurement")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.n < 100 or args.rounds < 1:
+        parser.error("-n must be at least 100 (one 100-row batch) and --rounds at least 1")
     cluster: Any = None
     dsn = args.dsn
     if dsn is None:

@@ -219,7 +219,8 @@ class RuntimeSettings:
     min_confidence: float = attrs.field(default=0.0, validator=_confidence)
     """Candidate replies below this confidence are never sent."""
     storage_path: Path | None = None
-    """SQLite file for plugin storage and seen message ids; default in the user data dir."""
+    """SQLite file for plugin storage and the ledger (chat facts, inbox, outbox); default in the
+    user data dir."""
     storage_url: str | None = attrs.field(default=None, repr=False, validator=_storage_url)
     """``postgresql://…``: keep state in PostgreSQL (replicas) instead of SQLite; secret."""
     storage_namespace: str | None = None
