@@ -226,6 +226,7 @@ class FaqIndex:
         self._expand = lru_cache(maxsize=8192)(self._expand_uncached)
         self._split = lru_cache(maxsize=8192)(self._split_uncached)
         self._tails: dict[str, list[str]] | None = None  # see _compounds_ending_in
+        self._capped_postings: dict[str, tuple[list[int], list[float]]] = {}  # see _capped
         self._flat: tuple[list[str], list[int]] | None = None  # built on first fuzzy search
         self._semantic: SemanticIndex | None = None
         self._answers: SemanticIndex | None = None
@@ -397,18 +398,21 @@ class FaqIndex:
         # Term at a time, rarest first, over at most MAX_POSTINGS postings: a first estimate.
         # A word in more entries than that (only possible when it is the rarest word of the
         # question) cannot rank them: its first MAX_POSTINGS entries stand for all.
-        partial: dict[int, float] = defaultdict(float)
+        partial: dict[int, float] = {}
         visited = 0
         for word, weighted_idf in sorted(walked, key=lambda item: len(self._postings[item[0]])):
             posting = self._postings[word]
             if visited and visited + len(posting) > MAX_POSTINGS:
                 break  # the remaining words are commoner still
-            items = posting.items()
-            if len(posting) > MAX_POSTINGS:
-                items = dict(itertools.islice(items, MAX_POSTINGS)).items()
-            visited += len(items)
-            for index, tf in items:
-                partial[index] += weighted_idf * min(tf, 1.0)
+            indices, capped = self._capped(word)
+            visited += len(indices)
+            values = [weighted_idf * tf for tf in capped]
+            if not partial:  # the rarest word: most often the only one walked
+                partial = dict(zip(indices, values, strict=True))
+                continue
+            get = partial.get
+            for index, value in zip(indices, values, strict=True):
+                partial[index] = get(index, 0.0) + value
         candidates = {*heapq.nlargest(RESCORE, partial, key=partial.__getitem__), *extra}
         coverage: dict[int, float] = {}
         bm25: dict[int, float] = {}
@@ -431,6 +435,20 @@ class FaqIndex:
             coverage[index] = min(matched / total, 1.0)
             bm25[index] = score
         return coverage, bm25
+
+    def _capped(self, word: str) -> tuple[list[int], list[float]]:
+        """Return the first ``MAX_POSTINGS`` entries of ``word`` and its weight in each,
+        capped at 1: what :meth:`_bm25`'s first estimate adds (kept per word on first use,
+        so a question walks two flat lists instead of a dict with a ``min`` per entry)."""
+        found = self._capped_postings.get(word)
+        if found is None:
+            posting = self._postings[word]
+            indices = list(itertools.islice(posting, MAX_POSTINGS))
+            found = self._capped_postings[word] = (
+                indices,
+                [min(posting[index], 1.0) for index in indices],
+            )
+        return found
 
     def _compounds_ending_in(self) -> dict[str, list[str]]:
         """Map each last part of the FAQ's long words to those words (built on first use).
