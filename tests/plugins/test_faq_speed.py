@@ -1,17 +1,22 @@
 """The FAQ matcher's fast paths compute exactly what the plain ones do.
 
 Speed itself is measured by benchmarks/faq.py, never asserted here; these tests pin the
-results: the embedding shortcut against wordllama's own ``embed``, bit for bit, and the
-row maximum against numpy's.
+results: the embedding shortcut against wordllama's own ``embed``, bit for bit, the row
+maximum against numpy's, and BM25's first estimate against the plain walk it replaced.
 """
 
 from __future__ import annotations
 
+import heapq
+import random
+from collections import defaultdict
+
 import numpy as np
 import pytest
 
-from agentbot_plugins.faq import semantic
+from agentbot_plugins.faq import FaqEntry, FaqIndex, matcher, semantic
 from agentbot_plugins.faq.semantic import SemanticIndex, load_model
+from agentbot_plugins.faq.text import terms
 
 pytest.importorskip("wordllama")
 
@@ -81,3 +86,47 @@ def test_an_index_of_one_phrasing_each_scores_as_one_of_several() -> None:
     assert not padded._one_row_each
     query = single.embed(["shipping time", "pay with a card"])
     assert np.array_equal(single.similarities_to(query), padded.similarities_to(query))
+
+
+def _plain_candidates(index: FaqIndex, query: list[str]) -> list[int]:
+    """BM25's first estimate as it was first written: a defaultdict, entry by entry."""
+    weights: dict[str, float] = {}
+    for word in (part for term in query for part in index._split(term)):
+        for known, weight in index._expand(word):
+            weights[known] = max(weights.get(known, 0.0), weight)
+    scored = [(word, weight * index._idf[word]) for word, weight in weights.items()]
+    partial: defaultdict[int, float] = defaultdict(float)
+    visited = 0
+    for word, weighted_idf in sorted(scored, key=lambda item: len(index._postings[item[0]])):
+        posting = index._postings[word]
+        if visited and visited + len(posting) > matcher.MAX_POSTINGS:
+            break
+        items = list(posting.items())[: matcher.MAX_POSTINGS]
+        visited += len(items)
+        for entry, tf in items:
+            partial[entry] += weighted_idf * min(tf, 1.0)
+    return heapq.nlargest(matcher.RESCORE, partial, key=partial.__getitem__)
+
+
+def test_bm25_first_estimate_picks_the_plain_walks_candidates_in_its_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Few words over many entries: long postings, truncated ones, and many tied estimates.
+    monkeypatch.setattr(matcher, "MAX_POSTINGS", 60)
+    rng = random.Random(3)
+    vocabulary = ["bike", "order", "return", "invoice", "helmet", "wheel", "saddle", "brake"]
+    entries = [
+        FaqEntry(
+            id=f"e{number}",
+            question=" ".join(rng.sample(vocabulary, rng.randint(1, 4))) + "?",
+            answer=" ".join(rng.choices(vocabulary, k=3)),
+            alternatives=(" ".join(rng.sample(vocabulary, 2)),),
+        )
+        for number in range(400)
+    ]
+    index = FaqIndex(entries, method="bm25")
+    questions = [" ".join(rng.sample(vocabulary, rng.randint(1, 5))) for _ in range(60)]
+    for question in ["helmett brake", "saddle", *questions]:
+        query = terms(question)
+        coverage, _bm25 = index._bm25(query)
+        assert list(coverage) == list(set(_plain_candidates(index, query)))
