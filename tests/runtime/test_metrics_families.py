@@ -174,6 +174,7 @@ async def test_the_faq_plugin_counts_each_decision_by_kind(
     faq_file = tmp_path / "faq.toml"
     faq_file.write_text(FAQ, encoding="utf-8")
     options = {"file": str(faq_file), "follow_up": True, "clarify_threshold": 0.3}
+    options["lead_threshold"] = 1.0  # "shipping info" fits both shipping entries: ask
     metrics = Metrics()
     async with agentbot_harness(config={"plugins": {"faq": options}}) as h:
         h.bot.observer = metrics.add_bot("bot-a", h.bot)
