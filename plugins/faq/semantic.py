@@ -72,10 +72,14 @@ PREFILTER_ROWS = 2048
 _WORD_SPLIT_MIN_TEXTS = 64
 """From how many texts :func:`_token_ids` encodes distinct words instead of whole texts."""
 
+_SUM_ROWS = 4096
+"""Texts summed together by :func:`_average_tokens` (64 dimensions: 1 MB of sums)."""
+
 _lock = threading.Lock()
 _blas: Any = None
 _model: Any = None
 _tables: dict[int | None, Any] = {}  # dims -> the model's token vectors, truncated
+_begins: Any = None  # token id -> whether it begins a word (see _word_begins)
 
 
 def available() -> bool:
@@ -248,14 +252,63 @@ def _average_tokens(model: Any, texts: Sequence[str], dims: int | None) -> Any:
     sorted_lengths = lengths[order]
     sorted_starts = starts[order]
     sums = np.zeros((len(texts), table.shape[1]), dtype=np.float32)
-    longest = int(sorted_lengths[0]) if len(texts) else 0
-    # How many texts have a token at each position (lengths descending: a prefix of them).
-    having = np.searchsorted(-sorted_lengths, -np.arange(longest), side="left")
-    for position, count in enumerate(having.tolist()):
-        sums[:count] += table[flat[sorted_starts[:count] + position]]
+    for first in range(0, len(texts), _SUM_ROWS):  # a block of sums stays in the cache
+        lengths_here = sorted_lengths[first : first + _SUM_ROWS]
+        starts_here = sorted_starts[first : first + _SUM_ROWS]
+        block = sums[first : first + _SUM_ROWS]
+        # How many texts have a token at each position (lengths descending: a prefix).
+        longest = int(lengths_here[0])
+        having = np.searchsorted(-lengths_here, -np.arange(longest), side="left")
+        for position, count in enumerate(having.tolist()):
+            block[:count] += table[flat[starts_here[:count] + position]]
     vectors = np.empty_like(sums)
     vectors[order] = sums
     return vectors / np.maximum(lengths, 1).astype(np.float32)[:, None]
+
+
+def _vocabulary_ids(tokenizer: Any, vocabulary: list[str]) -> tuple[Any, Any, Any]:
+    """Return the token ids of distinct words: (all in a row, where each starts, how many).
+
+    The words are encoded as one text, words joined by spaces, and cut where a token begins
+    with "▁" (each word's first token does, no other token of a word without "▁" does):
+    4 times faster than ``encode_batch`` of 13k words, for the same ids. If the cut does
+    not give one piece per word, each word is encoded alone. ``""`` has no tokens.
+    """
+    import numpy as np
+
+    words = [word for word in vocabulary if word]
+    joined = " ".join(words)
+    tokens = None
+    if "▁" not in joined:
+        tokens = np.asarray(tokenizer.encode(joined, add_special_tokens=False).ids, np.intp)
+        begins = np.flatnonzero(_word_begins(tokenizer)[tokens])
+        if len(begins) != len(words) or (len(begins) and begins[0] != 0):
+            tokens = None
+    if tokens is None:
+        encoded = tokenizer.encode_batch(words, add_special_tokens=False)
+        ids = [encoding.ids[: sum(encoding.attention_mask)] for encoding in encoded]
+        counts = np.fromiter(map(len, ids), dtype=np.intp, count=len(ids))
+        tokens = np.fromiter(itertools.chain.from_iterable(ids), np.intp, int(counts.sum()))
+        begins = np.cumsum(counts) - counts
+    filled = np.fromiter(map(bool, vocabulary), dtype=bool, count=len(vocabulary))
+    starts = np.zeros(len(vocabulary), dtype=np.intp)
+    lengths = np.zeros(len(vocabulary), dtype=np.intp)
+    starts[filled] = begins
+    lengths[filled] = np.diff(begins, append=len(tokens))
+    return tokens, starts, lengths
+
+
+def _word_begins(tokenizer: Any) -> Any:
+    """Return, per token id, whether the token begins with "▁" (a word's first token)."""
+    global _begins
+    import numpy as np
+
+    with _lock:
+        if _begins is None:
+            vocabulary = tokenizer.get_vocab(with_added_tokens=True)
+            _begins = np.zeros(max(vocabulary.values(), default=0) + 1, dtype=bool)
+            _begins[[i for token, i in vocabulary.items() if token.startswith("▁")]] = True
+        return _begins
 
 
 def _token_table(model: Any, dims: int | None) -> Any:
@@ -304,17 +357,7 @@ def _token_ids(tokenizer: Any, texts: Sequence[str]) -> tuple[Any, Any, Any]:
         flat = np.fromiter(itertools.chain.from_iterable(ids), np.intp, int(lengths.sum()))
         return flat, np.cumsum(lengths) - lengths, lengths
     number = {word: position for position, word in enumerate(dict.fromkeys(words))}
-    vocabulary = list(number)
-    encoded = tokenizer.encode_batch(vocabulary, add_special_tokens=False)
-    word_ids = [
-        encoding.ids[: sum(encoding.attention_mask)] if word else []
-        for word, encoding in zip(vocabulary, encoded, strict=True)
-    ]  # padded to the longest
-    word_lengths = np.fromiter(map(len, word_ids), dtype=np.intp, count=len(word_ids))
-    word_tokens = np.fromiter(
-        itertools.chain.from_iterable(word_ids), np.intp, int(word_lengths.sum())
-    )
-    word_starts = np.cumsum(word_lengths) - word_lengths
+    word_tokens, word_starts, word_lengths = _vocabulary_ids(tokenizer, list(number))
     # Every occurrence of a word, in order; its tokens, in order.
     occurrences = np.fromiter(map(number.__getitem__, words), dtype=np.intp, count=len(words))
     counts = word_lengths[occurrences]

@@ -48,8 +48,16 @@ def _many(texts: list[str]) -> list[str]:
 @pytest.mark.parametrize("dims", [None, 64, 128])
 @pytest.mark.parametrize(
     "texts",
-    [FOLDED, ODD, _many(FOLDED), [*_many(FOLDED), *ODD], [""], ["long text " * 200, "short"]],
-    ids=["few", "odd", "many", "many-odd", "empty", "long"],
+    [
+        FOLDED,
+        ODD,
+        _many(FOLDED),
+        [*_many(FOLDED), *ODD],
+        _many([*FOLDED, "a\u2581b c", "\u2581lead"]),
+        [""],
+        ["long text " * 200, "short"],
+    ],
+    ids=["few", "odd", "many", "many-odd", "many-with-word-marks", "empty", "long"],
 )
 def test_average_tokens_is_wordllamas_embed_bit_for_bit(texts: list[str], dims: int | None) -> None:
     model = load_model()
@@ -68,6 +76,19 @@ def test_word_by_word_token_ids_are_the_whole_texts_ids() -> None:
     for text, start, length in zip(texts, starts, lengths, strict=True):
         whole = tokenizer.encode(text, add_special_tokens=False).ids
         assert flat[start : start + length].tolist() == whole
+
+
+@pytest.mark.parametrize(
+    "vocabulary",
+    [["shipping", "", "kolik", "12345", "x9", "žluťoučký", "日本語"], ["a\u2581b", "plain"]],
+    ids=["plain", "word-mark"],
+)
+def test_vocabulary_ids_are_each_words_own_ids(vocabulary: list[str]) -> None:
+    tokenizer = load_model().tokenizer
+    tokens, starts, lengths = semantic._vocabulary_ids(tokenizer, vocabulary)
+    for word, start, length in zip(vocabulary, starts, lengths, strict=True):
+        alone = tokenizer.encode(word, add_special_tokens=False).ids if word else []
+        assert tokens[start : start + length].tolist() == alone
 
 
 @pytest.mark.parametrize("columns", [1, 2, 7])
