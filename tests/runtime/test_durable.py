@@ -15,6 +15,7 @@ link and a restarted server, and is never confused between two servers.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import sys
@@ -215,6 +216,33 @@ async def test_close_and_join_while_the_link_is_down_are_learned_at_login() -> N
             names = [e["name"] for e in h.control.events(conn["id"])["events"]]
             assert "chat.closed" not in names
             assert "chat.agent_joined" not in names
+
+
+async def test_a_resync_that_cannot_read_the_chats_warns_once_and_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The open chats' latest messages are read concurrently at login; when every read fails
+    # the bot says so in one line (not one per chat, not an exception group) and answers on.
+    async with e2e.bot_on_sandbox(4, e2e.Echo(), in_process=True) as h:
+        await h.reply_round("hi", visitor="Ada")
+        await h.reply_round("hi", visitor="Bob")
+        h.control.rest_fault(action="error", operation="GET /v2/conversations/{id}/messages")
+        h.control.drop(agent_id=h.bot_id)
+        missed = [h.write("still there?", visitor=name)[0] for name in ("Ada", "Bob")]
+        await h.wait(lambda: len(bot_connections(h)) == 2 and bot_connections(h)[-1]["open"])
+        await h.reply_round("hello", visitor="Carol")  # answered: the bot went on
+        warnings = [
+            r.getMessage()
+            for r in caplog.records
+            if r.levelname == "WARNING" and "could not read the latest messages" in r.getMessage()
+        ]
+        assert len(warnings) == 1, warnings
+        failed = re.search(r"of (\d+) of (\d+) open chat", warnings[0])
+        assert failed is not None, warnings[0]
+        assert failed[1] == failed[2]  # every read failed, Ada's and Bob's among them
+        assert int(failed[1]) >= 2
+        for chat in missed:  # nothing to go on: not answered, and not guessed at
+            assert h.wire(chat)[-1] != ("message", "echo: still there?")
 
 
 async def test_a_new_sandbox_does_not_silence_a_second_run_on_the_same_file(
