@@ -19,6 +19,27 @@ figures only:
 Targets (issue 13): on the held-out test split, recall@1 >= 0.75 with wrong <= 5% and
 must-not-answer quiet >= 90%; lexical p99 < 2 ms, semantic p99 < 5 ms, load < 1 s. Printed,
 never asserted: tests do not measure wall-clock speed.
+
+Speed measured with ``--speed`` on the shared 2-core machine (load average ~1, three runs
+alternating with the code before the speed work, the range of the three):
+
+=====================================  ==============  ==============
+                                       before          after
+=====================================  ==============  ==============
+load JSON, hybrid, no embedding cache  1.79-1.99 s     0.53-0.58 s
+load TOML, hybrid, no embedding cache  2.08-2.50 s     0.88-0.91 s
+load JSON / TOML, hybrid, cached       0.41-0.47 s /   0.44 s /
+                                       0.74-0.85 s     0.75-0.83 s
+bm25 p99                               0.97-1.17 ms    0.63-0.68 ms
+blend p99                              1.20-1.32 ms    0.79-0.87 ms
+semantic p99                           5.0-7.5 ms      3.2-3.4 ms
+hybrid p99                             5.6-6.7 ms      3.0-3.3 ms
+=====================================  ==============  ==============
+
+Every method chooses the same entries with the same scores as before (the quality lines
+print the same). On a busier machine the tails grow with the load (at a load average of
+about 3, before: bm25 p99 7.6 ms, hybrid 10 ms): the p99 questions are long messages,
+whose every part (understanding.py, up to 7) costs a BM25 walk and a matrix column.
 """
 
 from __future__ import annotations
