@@ -284,15 +284,18 @@ class FaqIndex:
         if semantic is None or not parts:
             return {}
         glossed = [g for g in map(self.glossary.gloss, parts) if g is not None]
-        # One embedding per part (and per glossed part), shared by both matrices.
+        # One embedding per part (and per glossed part), shared by both matrices. A glossed
+        # part's row is scaled by GLOSSED_SEMANTIC_FACTOR, so are its cosines: a phrasing in
+        # the visitor's own words beats the English one a gloss reaches, in one product.
         queries = semantic.embed([*parts, *glossed])
-        own, glosses = queries[: len(parts)], queries[len(parts) :]
-        similarity = self._similarity(semantic, own, glosses)
+        if glossed:
+            queries[len(parts) :] *= GLOSSED_SEMANTIC_FACTOR
+        similarity = semantic.similarities_to(queries)
         if self._answers is None:  # "semantic"
             top = _top(similarity, max(limit, CANDIDATES))
             return {i: float(similarity[i]) for i in top}
         combined = SEMANTIC_WEIGHT * similarity + ANSWER_SEMANTIC_WEIGHT * (
-            self._similarity(self._answers, own, glosses)
+            self._answers.similarities_to(queries)
         )
         top = _top(combined, SEMANTIC_CANDIDATES)
         lexical: dict[int, float] = {}
@@ -311,20 +314,6 @@ class FaqIndex:
             index: float(combined[index]) + rest * lexical.get(index, 0.0)
             for index in {*lexical, *top}
         }
-
-    @staticmethod
-    def _similarity(index: SemanticIndex, own: Any, glosses: Any) -> Any:
-        """Per entry, the best cosine with the question's own parts or, at
-        ``GLOSSED_SEMANTIC_FACTOR``, with its glossed parts: a phrasing in the visitor's own
-        words beats the English one a gloss reaches (the old set's Czech entries)."""
-        similarity = index.similarities_to(own)
-        if len(glosses):
-            import numpy as np  # the semantic methods' dependency (with wordllama)
-
-            similarity = np.maximum(
-                similarity, GLOSSED_SEMANTIC_FACTOR * index.similarities_to(glosses)
-            )
-        return similarity
 
     def _score_part(self, text: str, lang: str | None, limit: int) -> dict[int, float]:
         """Score the entries for one part of the message (lexical methods)."""
@@ -380,8 +369,9 @@ class FaqIndex:
         # A glossed word also matches its English glosses, credited once: the best gloss an
         # entry has, less what the word itself already earned there (glossary.py).
         groups: list[tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]] = []
-        for word in query if glosses else ():
-            found = glosses.get(word) if glosses else None
+        glossed = glosses or {}
+        for word in query if glossed else ():
+            found = glossed.get(word)
             if found:
                 own = tuple((known, w * self._idf[known]) for known, w in self._expand(word))
                 groups.append((own, tuple((k, GLOSS_WEIGHT * self._idf[k]) for k in found)))
