@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from agentbot.testing import HarnessFactory
 from agentbot_plugins.faq.entries import FaqEntry, FaqFileError, load_faq, parse_faq
 from agentbot_plugins.faq.glossary import (
     CS,
@@ -147,3 +148,24 @@ def test_a_bad_glossary_is_a_clear_error(table: str) -> None:
     text = table + '\n[[entry]]\nquestion = "q"\nanswer = "a"\n'
     with pytest.raises(FaqFileError, match="glossary"):
         parse_faq(text, path="faq.toml")
+
+
+async def test_the_plugin_uses_its_files_glossary(
+    tmp_path: Path, agentbot_harness: HarnessFactory
+) -> None:
+    # Through the plugin: the file's [glossary] reaches the index the plugin builds. Without
+    # it no word of the question is in the FAQ and the bot stays silent; with it the entry
+    # is found (a one-entry FAQ scores low, so the test asks at a low clarify threshold).
+    path = tmp_path / "faq.toml"
+    path.write_text(
+        '[glossary]\nretez = "chain"\n\n[[entry]]\nid = "chain"\n'
+        'question = "Do you sell bike chains?"\nanswer = "Yes, from 300 CZK."\n',
+        encoding="utf-8",
+    )
+    options = {"file": str(path), "method": "bm25", "clarify_threshold": 0.05}
+    async with agentbot_harness(config={"plugins": {"faq": options}}) as h:
+        visitor = await h.visitor("Ada")
+        await visitor.say("prodáváte řetězy?")
+        await h.advance(30)  # virtual: the paced reply is out
+        (reply,) = [reply.text for reply in visitor.replies()]
+        assert "Do you sell bike chains?" in reply
